@@ -1,0 +1,410 @@
+//! Facts derived once, in Rust, from a bucket's raw sections, so rules read conclusions
+//! (`facts.exposure.public_read`) instead of re-implementing ACL and policy logic in CEL.
+//!
+//! Each top-level fact depends on some snapshot sections ([`FACT_DEPENDENCIES`]); a rule that
+//! reads a fact must list those sections in `requires`, so a fact is never read when its
+//! inputs could not be.
+
+pub mod policy;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section};
+use policy::{Effect, Policy, READ_ACTIONS, Statement, WRITE_ACTIONS};
+
+/// The sections each top-level fact is computed from.
+pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
+    (
+        "public_access_block",
+        &["bucket.public_access_block", "account.public_access_block"],
+    ),
+    ("acl", &["bucket.acl"]),
+    ("policy", &["bucket.policy"]),
+    (
+        "exposure",
+        &[
+            "bucket.public_access_block",
+            "account.public_access_block",
+            "bucket.acl",
+            "bucket.policy",
+        ],
+    ),
+];
+
+/// Everything derived about one bucket.
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct BucketFacts {
+    /// Block Public Access as it applies to the bucket: each setting is on when it is on at
+    /// the account or at the bucket.
+    pub public_access_block: EffectivePublicAccessBlock,
+    pub acl: AclFacts,
+    pub policy: PolicyFacts,
+    /// Whether the bucket is reachable by the public once Block Public Access is applied.
+    pub exposure: Exposure,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct EffectivePublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+    pub all_enabled: bool,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct AclFacts {
+    /// Permissions granted to `AllUsers` (anyone, unsigned).
+    pub all_users_permissions: Vec<String>,
+    /// Permissions granted to `AuthenticatedUsers` (any AWS account in the world).
+    pub authenticated_users_permissions: Vec<String>,
+    /// A public grant lets the public read objects or list the bucket (`READ`, `FULL_CONTROL`).
+    pub public_read: bool,
+    /// A public grant lets the public write (`WRITE`, `FULL_CONTROL`) or take control by
+    /// rewriting the ACL itself (`WRITE_ACP`).
+    pub public_write: bool,
+    /// A public grant of `READ_ACP`: the ACL, with the owner's id, is readable by anyone.
+    pub public_read_acp: bool,
+    /// Grants to anyone other than the bucket owner.
+    pub grants_to_others: u64,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct PolicyFacts {
+    /// The bucket has a policy.
+    pub exists: bool,
+    pub statement_count: u64,
+    /// Statements (Sid or `#index`) that allow a public principal with no restricting condition.
+    pub public_statements: Vec<String>,
+    /// Statements that allow a public principal but are restricted by condition keys.
+    pub restricted_statements: Vec<RestrictedStatement>,
+    /// The policy lets the public read or list.
+    pub public_read: bool,
+    /// The policy lets the public write, delete or change permissions.
+    pub public_write: bool,
+    /// A `Deny` of every S3 action when `aws:SecureTransport` is false covers both the bucket
+    /// and all of its objects: plain HTTP is refused.
+    pub denies_insecure_transport: bool,
+    /// Such a `Deny` exists but covers only part of the bucket (e.g. only `bucket/*`).
+    pub denies_insecure_transport_partially: bool,
+    /// The lowest TLS version allowed by a `Deny` on `s3:TlsVersion` (e.g. `1.2`), if any.
+    pub min_tls_version: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+pub struct RestrictedStatement {
+    pub statement: String,
+    pub restricted_by: Vec<String>,
+    /// Only network conditions (`aws:SourceIp`) restrict it: "restricted to networks".
+    pub network_only: bool,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Exposure {
+    pub public_read: bool,
+    pub public_write: bool,
+    /// Public through the bucket policy, after `RestrictPublicBuckets`.
+    pub via_policy: bool,
+    /// Public through the ACL, after `IgnorePublicAcls`.
+    pub via_acl: bool,
+}
+
+/// A bucket's facts, plus sections that were read but could not be analysed (a damaged
+/// policy document): rules that need them become `unknown`.
+#[derive(Debug, Clone)]
+pub struct AnalyzedBucket {
+    pub facts: BucketFacts,
+    pub unreadable: Vec<(&'static str, ReadFailure)>,
+}
+
+pub const ALL_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+pub const AUTHENTICATED_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+pub fn analyze_bucket(account: &Account, bucket: &Bucket, partition: &str) -> AnalyzedBucket {
+    let mut unreadable = Vec::new();
+    let public_access_block =
+        effective_public_access_block(&account.public_access_block, &bucket.public_access_block);
+    let acl = bucket.acl.value().map(acl_facts).unwrap_or_default();
+    let policy = match bucket.policy.value() {
+        None => PolicyFacts::default(),
+        Some(text) => match policy::parse(text) {
+            Ok(parsed) => policy_facts(&parsed, &bucket.arn(partition)),
+            Err(e) => {
+                unreadable.push((
+                    "bucket.policy",
+                    ReadFailure {
+                        code: Some("MalformedPolicy".into()),
+                        message: format!("the policy document cannot be analysed: {e}"),
+                    },
+                ));
+                PolicyFacts::default()
+            }
+        },
+    };
+    let via_policy = (policy.public_read || policy.public_write)
+        && !public_access_block.restrict_public_buckets;
+    let via_acl =
+        (acl.public_read || acl.public_write) && !public_access_block.ignore_public_acls;
+    let exposure = Exposure {
+        public_read: (policy.public_read && via_policy) || (acl.public_read && via_acl),
+        public_write: (policy.public_write && via_policy) || (acl.public_write && via_acl),
+        via_policy,
+        via_acl,
+    };
+    AnalyzedBucket {
+        facts: BucketFacts {
+            public_access_block,
+            acl,
+            policy,
+            exposure,
+        },
+        unreadable,
+    }
+}
+
+/// Account OR bucket, per setting. A section that is absent (never configured) counts as all
+/// off; a rule reading this fact requires both sections, so denied ones never reach here.
+fn effective_public_access_block(
+    account: &Section<PublicAccessBlock>,
+    bucket: &Section<PublicAccessBlock>,
+) -> EffectivePublicAccessBlock {
+    let off = PublicAccessBlock::default();
+    let a = account.value().unwrap_or(&off);
+    let b = bucket.value().unwrap_or(&off);
+    let combined = PublicAccessBlock {
+        block_public_acls: a.block_public_acls || b.block_public_acls,
+        ignore_public_acls: a.ignore_public_acls || b.ignore_public_acls,
+        block_public_policy: a.block_public_policy || b.block_public_policy,
+        restrict_public_buckets: a.restrict_public_buckets || b.restrict_public_buckets,
+    };
+    EffectivePublicAccessBlock {
+        all_enabled: combined.all_enabled(),
+        block_public_acls: combined.block_public_acls,
+        ignore_public_acls: combined.ignore_public_acls,
+        block_public_policy: combined.block_public_policy,
+        restrict_public_buckets: combined.restrict_public_buckets,
+    }
+}
+
+fn acl_facts(acl: &Acl) -> AclFacts {
+    let mut facts = AclFacts::default();
+    for grant in &acl.grants {
+        let uri = grant.grantee_uri.as_deref();
+        let public = match uri {
+            Some(ALL_USERS_URI) => {
+                facts.all_users_permissions.push(grant.permission.clone());
+                true
+            }
+            Some(AUTHENTICATED_USERS_URI) => {
+                facts
+                    .authenticated_users_permissions
+                    .push(grant.permission.clone());
+                true
+            }
+            _ => false,
+        };
+        let is_owner = grant.grantee_id.is_some() && grant.grantee_id == acl.owner_id;
+        if !is_owner {
+            facts.grants_to_others += 1;
+        }
+        if public {
+            match grant.permission.as_str() {
+                "READ" => facts.public_read = true,
+                "WRITE" | "WRITE_ACP" => facts.public_write = true,
+                "READ_ACP" => facts.public_read_acp = true,
+                "FULL_CONTROL" => {
+                    facts.public_read = true;
+                    facts.public_write = true;
+                    facts.public_read_acp = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    facts
+}
+
+fn policy_facts(policy: &Policy, bucket_arn: &str) -> PolicyFacts {
+    let mut facts = PolicyFacts {
+        exists: true,
+        statement_count: policy.statements.len() as u64,
+        ..PolicyFacts::default()
+    };
+    // A key no real object has, so that only a pattern covering every object matches it.
+    let any_object = format!("{bucket_arn}/\u{0}any-object");
+    for statement in &policy.statements {
+        match statement.effect {
+            Effect::Allow if statement.has_public_principal() => {
+                let restricted_by = statement.restricting_keys();
+                if restricted_by.is_empty() {
+                    facts.public_statements.push(statement.label.clone());
+                    facts.public_read |= READ_ACTIONS.iter().any(|a| statement.covers_action(a));
+                    facts.public_write |= WRITE_ACTIONS.iter().any(|a| statement.covers_action(a));
+                } else {
+                    let network_only = statement
+                        .conditions
+                        .iter()
+                        .filter(|c| c.restricts_caller())
+                        .all(|c| c.is_network_only());
+                    facts.restricted_statements.push(RestrictedStatement {
+                        statement: statement.label.clone(),
+                        restricted_by,
+                        network_only,
+                    });
+                }
+            }
+            Effect::Deny if statement.has_public_principal() => {
+                if denies_plain_http(statement) && statement.covers_action("s3:AnyAction") {
+                    let bucket = statement.covers_resource(bucket_arn);
+                    let objects = statement.covers_resource(&any_object);
+                    facts.denies_insecure_transport |= bucket && objects;
+                    facts.denies_insecure_transport_partially |= bucket != objects;
+                }
+                if let Some(version) = denied_below_tls_version(statement) {
+                    facts.min_tls_version = Some(version);
+                }
+            }
+            _ => {}
+        }
+    }
+    if facts.denies_insecure_transport {
+        facts.denies_insecure_transport_partially = false;
+    }
+    facts
+}
+
+/// `Bool`/`BoolIfExists` `aws:SecureTransport` = `false`.
+fn denies_plain_http(statement: &Statement) -> bool {
+    statement.conditions.iter().any(|c| {
+        matches!(c.operator.as_str(), "Bool" | "BoolIfExists")
+            && c.key.eq_ignore_ascii_case("aws:SecureTransport")
+            && c.values.iter().any(|v| v.eq_ignore_ascii_case("false"))
+    })
+}
+
+/// `NumericLessThan` `s3:TlsVersion` = `1.2` denies TLS below 1.2. It does not refuse plain
+/// HTTP, whose requests carry no TLS version, unless the operator ends in `IfExists`.
+fn denied_below_tls_version(statement: &Statement) -> Option<String> {
+    statement.conditions.iter().find_map(|c| {
+        let lower_bound = matches!(
+            c.operator.as_str(),
+            "NumericLessThan" | "NumericLessThanIfExists"
+        );
+        (lower_bound && c.key.eq_ignore_ascii_case("s3:TlsVersion"))
+            .then(|| c.values.first().cloned())
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Grant;
+
+    fn bucket_with_policy(policy: &str) -> Bucket {
+        let mut bucket = Bucket::all_absent("b", "us-east-1");
+        bucket.policy = Section::present(policy.to_string());
+        bucket
+    }
+
+    fn facts(bucket: &Bucket) -> BucketFacts {
+        let account = Account::all_absent("111111111111");
+        let analyzed = analyze_bucket(&account, bucket, "aws");
+        assert!(analyzed.unreadable.is_empty(), "{:?}", analyzed.unreadable);
+        analyzed.facts
+    }
+
+    #[test]
+    fn a_star_principal_with_get_object_is_public_read() {
+        let f = facts(&bucket_with_policy(
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+        ));
+        assert!(f.policy.public_read);
+        assert!(!f.policy.public_write);
+        assert!(f.exposure.public_read && f.exposure.via_policy);
+    }
+
+    #[test]
+    fn principal_org_id_restricts_a_star_principal() {
+        let f = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Sid":"Org","Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:*"],"Resource":"*",
+               "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}}]}"#,
+        ));
+        assert!(!f.policy.public_read && !f.policy.public_write);
+        assert_eq!(f.policy.restricted_statements[0].restricted_by, ["aws:PrincipalOrgID"]);
+    }
+
+    #[test]
+    fn if_exists_conditions_do_not_restrict() {
+        let f = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*",
+               "Condition":{"StringEqualsIfExists":{"aws:SourceVpce":"vpce-1"}}}]}"#,
+        ));
+        assert!(f.policy.public_write);
+    }
+
+    #[test]
+    fn secure_transport_deny_must_cover_bucket_and_objects() {
+        let both = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*",
+               "Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],
+               "Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#,
+        ));
+        assert!(both.policy.denies_insecure_transport);
+        let objects_only = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*",
+               "Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":false}}}]}"#,
+        ));
+        assert!(!objects_only.policy.denies_insecure_transport);
+        assert!(objects_only.policy.denies_insecure_transport_partially);
+    }
+
+    #[test]
+    fn tls_version_deny_is_a_separate_fact() {
+        let f = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*",
+               "Condition":{"NumericLessThan":{"s3:TlsVersion":"1.2"}}}]}"#,
+        ));
+        assert_eq!(f.policy.min_tls_version.as_deref(), Some("1.2"));
+        assert!(!f.policy.denies_insecure_transport);
+    }
+
+    #[test]
+    fn write_acp_to_all_users_is_public_write_unless_ignored() {
+        let mut bucket = Bucket::all_absent("b", "us-east-1");
+        bucket.acl = Section::present(Acl {
+            owner_id: Some("owner".into()),
+            grants: vec![Grant {
+                grantee_type: "Group".into(),
+                grantee_id: None,
+                grantee_uri: Some(ALL_USERS_URI.into()),
+                grantee_email: None,
+                permission: "WRITE_ACP".into(),
+            }],
+        });
+        let f = facts(&bucket);
+        assert!(f.acl.public_write && f.exposure.public_write);
+        bucket.public_access_block = Section::present(PublicAccessBlock {
+            ignore_public_acls: true,
+            ..PublicAccessBlock::default()
+        });
+        assert!(!facts(&bucket).exposure.public_write);
+    }
+
+    #[test]
+    fn a_damaged_policy_is_reported_not_guessed() {
+        let account = Account::all_absent("111111111111");
+        let analyzed = analyze_bucket(&account, &bucket_with_policy("{not json"), "aws");
+        assert_eq!(analyzed.unreadable[0].0, "bucket.policy");
+    }
+
+    #[test]
+    fn wildcards_match_like_iam() {
+        assert!(policy::wildcard_match("s3:Get*", "s3:GetObject"));
+        assert!(policy::wildcard_match("S3:*", "s3:anything"));
+        assert!(!policy::wildcard_match("s3:Get*", "s3:PutObject"));
+        assert!(policy::wildcard_match("arn:aws:s3:::b*", "arn:aws:s3:::b/x"));
+        assert!(policy::wildcard_match("s3:?etObject", "s3:GetObject"));
+    }
+}

@@ -1,0 +1,97 @@
+//! The console summary: what a person reads first after a run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::Results;
+use crate::rules::Severity;
+
+/// How many failing rules and unknown reasons to list.
+const TOP: usize = 10;
+
+pub fn render(results: &Results) -> String {
+    let s = &results.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "s3audit {}: {} account(s), {} bucket(s), {} evaluation(s)",
+        results.tool.version, s.accounts, s.buckets, s.evaluations
+    );
+    let _ = writeln!(
+        out,
+        "  pass {}  fail {}  unknown {}  not applicable {}",
+        s.pass, s.fail, s.unknown, s.not_applicable
+    );
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .map(|sev| {
+            let n = s.findings_by_severity.get(sev.as_str()).copied().unwrap_or(0);
+            format!("{} {n}", sev.as_str())
+        })
+        .collect();
+    let _ = writeln!(out, "  findings by severity: {}", by_severity.join(", "));
+
+    let failed_accounts: Vec<_> = results.accounts.iter().filter(|a| a.status == "failed").collect();
+    if !failed_accounts.is_empty() {
+        let _ = writeln!(out, "\nAccounts not audited ({}):", failed_accounts.len());
+        for account in failed_accounts {
+            let _ = writeln!(out, "  {}  {}", account.id, account.problems.join("; "));
+        }
+    }
+
+    let mut failing: Vec<_> = results.rules.iter().filter(|r| r.fail > 0).collect();
+    failing.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.fail.cmp(&a.fail)));
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\nTop failing rules:");
+        for rule in failing.iter().take(TOP) {
+            let _ = writeln!(
+                out,
+                "  {:<8} {:>6}  {}  {}",
+                rule.severity.as_str(),
+                rule.fail,
+                rule.id,
+                rule.title
+            );
+        }
+        if failing.len() > TOP {
+            let _ = writeln!(out, "  ... and {} more", failing.len() - TOP);
+        }
+    }
+
+    if !results.unknown.is_empty() {
+        // Group by what could not be read, since one denied permission usually explains many.
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        for unknown in &results.unknown {
+            for reason in &unknown.reasons {
+                let code = reason.code.as_deref().unwrap_or("no code");
+                *reasons
+                    .entry(format!("{} {} ({code})", reason.section, reason.state))
+                    .or_default() += 1;
+            }
+        }
+        let mut reasons: Vec<_> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let _ = writeln!(
+            out,
+            "\nUnknown outcomes: {} (the data could not be read; these are not passes)",
+            results.unknown.len()
+        );
+        for (reason, count) in reasons.iter().take(TOP) {
+            let _ = writeln!(out, "  {count:>6}  {reason}");
+        }
+    }
+    for framework in &results.frameworks {
+        let _ = writeln!(
+            out,
+            "\n{} {}: {}% passed ({} passed, {} failed, {} unknown, {} manual)",
+            framework.name,
+            framework.version,
+            framework.percent_passed,
+            framework.passed,
+            framework.failed,
+            framework.unknown,
+            framework.manual
+        );
+    }
+    out
+}

@@ -1,0 +1,374 @@
+//! The results model (JSON results v1) built once from a snapshot and its evaluations; every
+//! report format renders from it.
+
+pub mod console;
+pub mod sarif;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::rules::engine::ResourceRef;
+use crate::rules::{Evaluation, Outcome, OutcomeKind, ResourceKind, RuleSet, Severity};
+use crate::snapshot::{AccountAccess, Section, Snapshot, ToolInfo};
+
+/// The results format version.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// Always 1 for this format.
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub snapshot: SnapshotInfo,
+    pub summary: Summary,
+    pub accounts: Vec<AccountResult>,
+    pub rules: Vec<RuleResult>,
+    pub frameworks: Vec<FrameworkResult>,
+    /// Failing (rule, resource) pairs, most severe first.
+    pub findings: Vec<Finding>,
+    /// (rule, resource) pairs that could not be decided, with why.
+    pub unknown: Vec<UnknownResult>,
+    /// Every AWS operation the crawler called, with counts.
+    pub api_calls: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotInfo {
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub partition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// The s3audit version that wrote the snapshot.
+    pub crawler_version: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub accounts: u64,
+    /// Accounts that could not be entered.
+    pub accounts_failed: u64,
+    pub buckets: u64,
+    pub evaluations: u64,
+    pub pass: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub not_applicable: u64,
+    /// Failing findings per severity (`critical`, `high`, `medium`, `low`, `info`).
+    pub findings_by_severity: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountResult {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `audited`, `partial` (some sections or the bucket list could not be read) or `failed`
+    /// (the account could not be entered).
+    pub status: String,
+    /// Why the account failed or is partial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    pub buckets: u64,
+    pub findings: u64,
+    pub unknown: u64,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleResult {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub resource: ResourceKind,
+    /// `framework:requirement`, e.g. `aws-fsbp:S3.8`.
+    pub mappings: Vec<String>,
+    pub pass: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub not_applicable: u64,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkResult {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub passed: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub manual: u64,
+    pub not_applicable: u64,
+    /// Passed out of the automated requirements that were decided (pass + fail + unknown).
+    pub percent_passed: f64,
+    pub requirements: Vec<RequirementResult>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementResult {
+    pub id: String,
+    pub title: String,
+    /// `pass`, `fail`, `unknown`, `not_applicable` or `manual`.
+    pub status: String,
+    pub rules: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub rule_id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    pub resource: ResourceRef,
+    /// Stable identity of (rule, partition, account, resource), for alerts and diffs.
+    pub fingerprint: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownResult {
+    pub rule_id: String,
+    pub resource: ResourceRef,
+    pub reasons: Vec<crate::rules::UnknownReason>,
+}
+
+/// The stable identity of a finding.
+pub fn fingerprint(rule_id: &str, partition: &str, resource: &ResourceRef) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule_id, partition, &resource.account_id, &resource.arn] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+impl Results {
+    pub fn build(snapshot: &Snapshot, rules: &RuleSet, evaluations: &[Evaluation]) -> Results {
+        let mut summary = Summary {
+            accounts: snapshot.accounts.len() as u64,
+            ..Summary::default()
+        };
+        for severity in Severity::ALL {
+            summary
+                .findings_by_severity
+                .insert(severity.as_str().to_string(), 0);
+        }
+        let mut per_rule: Vec<[u64; 4]> = vec![[0; 4]; rules.rules.len()];
+        let mut per_account: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        let mut findings = Vec::new();
+        let mut unknown = Vec::new();
+        for evaluation in evaluations {
+            let rule = &rules.rules[evaluation.rule];
+            let counts = &mut per_rule[evaluation.rule];
+            let account = per_account
+                .entry(evaluation.resource.account_id.as_str())
+                .or_default();
+            summary.evaluations += 1;
+            match &evaluation.outcome {
+                Outcome::Pass => {
+                    summary.pass += 1;
+                    counts[0] += 1;
+                }
+                Outcome::Fail => {
+                    summary.fail += 1;
+                    counts[1] += 1;
+                    account.0 += 1;
+                    *summary
+                        .findings_by_severity
+                        .entry(rule.severity.as_str().to_string())
+                        .or_default() += 1;
+                    findings.push(Finding {
+                        rule_id: rule.id.clone(),
+                        severity: rule.severity,
+                        title: rule.title.clone(),
+                        message: rule.message.clone(),
+                        fingerprint: fingerprint(&rule.id, &snapshot.partition, &evaluation.resource),
+                        resource: evaluation.resource.clone(),
+                    });
+                }
+                Outcome::Unknown(reasons) => {
+                    summary.unknown += 1;
+                    counts[2] += 1;
+                    account.1 += 1;
+                    unknown.push(UnknownResult {
+                        rule_id: rule.id.clone(),
+                        resource: evaluation.resource.clone(),
+                        reasons: reasons.clone(),
+                    });
+                }
+                Outcome::NotApplicable => {
+                    summary.not_applicable += 1;
+                    counts[3] += 1;
+                }
+            }
+        }
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+                .then_with(|| a.resource.cmp(&b.resource))
+        });
+        unknown.sort_by(|a, b| a.rule_id.cmp(&b.rule_id).then_with(|| a.resource.cmp(&b.resource)));
+
+        let accounts = snapshot
+            .accounts
+            .iter()
+            .map(|account| {
+                let (findings, unknown) = per_account.get(account.id.as_str()).copied().unwrap_or((0, 0));
+                let mut problems = Vec::new();
+                let status = match &account.access {
+                    AccountAccess::Failed { code, message, .. } => {
+                        summary.accounts_failed += 1;
+                        problems.push(match code {
+                            Some(code) => format!("could not be entered: {code}: {message}"),
+                            None => format!("could not be entered: {message}"),
+                        });
+                        "failed"
+                    }
+                    _ => {
+                        if let Some((_, failure)) = account.buckets.failure() {
+                            problems.push(format!("ListBuckets failed: {}", failure.message));
+                        }
+                        if problems.is_empty() && unknown == 0 { "audited" } else { "partial" }
+                    }
+                };
+                let buckets = match &account.buckets {
+                    Section::Present { value } => value.len() as u64,
+                    _ => 0,
+                };
+                summary.buckets += buckets;
+                AccountResult {
+                    id: account.id.clone(),
+                    name: account.name.clone(),
+                    status: status.to_string(),
+                    problems,
+                    buckets,
+                    findings,
+                    unknown,
+                }
+            })
+            .collect();
+
+        let rule_results = rules
+            .rules
+            .iter()
+            .zip(&per_rule)
+            .map(|(rule, c)| RuleResult {
+                id: rule.id.clone(),
+                title: rule.title.clone(),
+                severity: rule.severity,
+                resource: rule.resource,
+                mappings: rules
+                    .mappings(&rule.id)
+                    .into_iter()
+                    .map(|(f, r)| format!("{f}:{r}"))
+                    .collect(),
+                pass: c[0],
+                fail: c[1],
+                unknown: c[2],
+                not_applicable: c[3],
+            })
+            .collect::<Vec<_>>();
+
+        let frameworks = frameworks(rules, &rule_results);
+        Results {
+            schema_version: RESULTS_SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "s3audit".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            snapshot: SnapshotInfo {
+                started_at: snapshot.started_at.clone(),
+                duration_ms: snapshot.duration_ms,
+                partition: snapshot.partition.clone(),
+                organization_id: snapshot.organization.as_ref().map(|o| o.id.clone()),
+                crawler_version: snapshot.tool.version.clone(),
+            },
+            summary,
+            accounts,
+            rules: rule_results,
+            frameworks,
+            findings,
+            unknown,
+            api_calls: snapshot.api_calls.clone(),
+        }
+    }
+
+    /// The most severe failing finding, if any.
+    pub fn worst_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// A requirement fails when any of its rules fails anywhere, is unknown when none fails but
+/// one is unknown, passes when its rules passed somewhere and nothing else, and is manual
+/// when no rule automates it.
+fn frameworks(rules: &RuleSet, rule_results: &[RuleResult]) -> Vec<FrameworkResult> {
+    rules
+        .frameworks
+        .iter()
+        .map(|framework| {
+            let mut result = FrameworkResult {
+                id: framework.id.clone(),
+                name: framework.name.clone(),
+                version: framework.version.clone(),
+                passed: 0,
+                failed: 0,
+                unknown: 0,
+                manual: 0,
+                not_applicable: 0,
+                percent_passed: 0.0,
+                requirements: Vec::new(),
+            };
+            for requirement in &framework.requirements {
+                let counts: Vec<&RuleResult> = rule_results
+                    .iter()
+                    .filter(|r| requirement.rules.contains(&r.id))
+                    .collect();
+                let status = if requirement.rules.is_empty() {
+                    result.manual += 1;
+                    "manual"
+                } else if counts.iter().any(|c| c.fail > 0) {
+                    result.failed += 1;
+                    OutcomeKind::Fail.as_str()
+                } else if counts.iter().any(|c| c.unknown > 0) {
+                    result.unknown += 1;
+                    OutcomeKind::Unknown.as_str()
+                } else if counts.iter().any(|c| c.pass > 0) {
+                    result.passed += 1;
+                    OutcomeKind::Pass.as_str()
+                } else {
+                    result.not_applicable += 1;
+                    OutcomeKind::NotApplicable.as_str()
+                };
+                result.requirements.push(RequirementResult {
+                    id: requirement.id.clone(),
+                    title: requirement.title.clone(),
+                    status: status.to_string(),
+                    rules: requirement.rules.clone(),
+                });
+            }
+            let decided = result.passed + result.failed + result.unknown;
+            if decided > 0 {
+                result.percent_passed =
+                    (result.passed as f64 * 1000.0 / decided as f64).round() / 10.0;
+            }
+            result
+        })
+        .collect()
+}
+
+/// The JSON Schema of the results format, as checked in under `docs/`.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Results)).expect("a JSON Schema always serializes")
+}

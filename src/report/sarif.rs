@@ -1,0 +1,328 @@
+//! SARIF 2.1.0 for GitHub code scanning. The contract (see docs/sarif.md): every result has
+//! exactly one physical location with a relative URI (`aws/<account>/s3/<bucket>`) and line 1,
+//! the ARN in a logical location and in properties, its own `primaryLocationLineHash`; every
+//! rule has descriptions, help text and markdown, and `security-severity`.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Tool, ToolComponent,
+};
+
+use super::Results;
+use crate::rules::engine::ResourceRef;
+use crate::rules::{ResourceKind, Rule, RuleSet, Severity};
+
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// GitHub's `security-severity` scale: critical 9.0+, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9.
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.1",
+    }
+}
+
+fn result_level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low | Severity::Info => ResultLevel::Note,
+    }
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// The relative URI of a resource: `aws/<account>/s3/<bucket>` or `aws/<account>/account`.
+/// GitHub needs a path, not an ARN; anything outside `[A-Za-z0-9._/-]` is percent-encoded.
+pub fn resource_uri(resource: &ResourceRef) -> String {
+    let path = match resource.kind {
+        ResourceKind::Bucket => format!("aws/{}/s3/{}", resource.account_id, resource.name),
+        ResourceKind::Account => format!("aws/{}/account", resource.account_id),
+    };
+    let mut encoded = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"._/-".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+fn properties(tags: Vec<String>, values: serde_json::Value) -> PropertyBag {
+    let additional: BTreeMap<String, serde_json::Value> = match values {
+        serde_json::Value::Object(map) => map.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    let mut bag = PropertyBag::builder()
+        .additional_properties(additional)
+        .build();
+    if !tags.is_empty() {
+        bag.tags = Some(tags);
+    }
+    bag
+}
+
+/// The rule's help, in plain text and in Markdown (GitHub shows the Markdown).
+pub fn help_markdown(rule: &Rule, mappings: &[(&str, &str)]) -> String {
+    let mut md = format!(
+        "# {}\n\n**Severity:** {}  \n**Resource:** {}\n\n## What\n{}\n\n## Why\n{}\n\n## Remediation\n\n### Console\n{}\n\n### AWS CLI\n```sh\n{}\n```\n\n### Terraform\n```hcl\n{}\n```\n",
+        rule.title,
+        rule.severity.as_str(),
+        rule.resource.as_str(),
+        rule.docs.what.trim(),
+        rule.docs.why.trim(),
+        rule.docs.remediation.console.trim(),
+        rule.docs.remediation.cli.trim(),
+        rule.docs.remediation.terraform.trim(),
+    );
+    if !mappings.is_empty() {
+        md.push_str("\n## Compliance\n");
+        for (framework, requirement) in mappings {
+            md.push_str(&format!("- {framework}: {requirement}\n"));
+        }
+    }
+    if !rule.references.is_empty() {
+        md.push_str("\n## References\n");
+        for reference in &rule.references {
+            md.push_str(&format!("- <{reference}>\n"));
+        }
+    }
+    md
+}
+
+fn help_text(rule: &Rule) -> String {
+    format!(
+        "{}\n\nWhy: {}\n\nRemediation (console): {}\n\nRemediation (CLI):\n{}\n\nRemediation (Terraform):\n{}",
+        rule.docs.what.trim(),
+        rule.docs.why.trim(),
+        rule.docs.remediation.console.trim(),
+        rule.docs.remediation.cli.trim(),
+        rule.docs.remediation.terraform.trim(),
+    )
+}
+
+fn text(s: impl Into<String>) -> Message {
+    Message::builder().text(s.into()).build()
+}
+
+fn descriptor(rule: &Rule, rules: &RuleSet) -> ReportingDescriptor {
+    let mappings = rules.mappings(&rule.id);
+    let mut tags = vec!["security".to_string(), "s3".to_string()];
+    tags.extend(mappings.iter().map(|(f, r)| format!("{f}:{r}")));
+    ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(pascal_case(&rule.id))
+        .short_description(MultiformatMessageString::builder().text(rule.title.clone()).build())
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(rule.docs.what.trim().to_string())
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(help_text(rule))
+                .markdown(help_markdown(rule, &mappings))
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(level(rule.severity)))
+                .build(),
+        )
+        .properties(properties(
+            tags,
+            json!({
+                "security-severity": security_severity(rule.severity),
+                "precision": "very-high",
+                "problem.severity": if rule.severity >= Severity::High { "error" } else { "warning" },
+            }),
+        ))
+        .build()
+}
+
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or(String::new(), |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+fn location(resource: &ResourceRef) -> Location {
+    Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(ArtifactLocation::builder().uri(resource_uri(resource)).build())
+                .region(Region::builder().start_line(1).build())
+                .build(),
+        )
+        .logical_locations(vec![
+            LogicalLocation::builder()
+                .kind("resource")
+                .name(resource.name.clone())
+                .fully_qualified_name(resource.arn.clone())
+                .build(),
+        ])
+        .build()
+}
+
+/// Renders the results as one SARIF log with one run.
+pub fn render(results: &Results, rules: &RuleSet) -> serde_json::Value {
+    let descriptors: Vec<ReportingDescriptor> =
+        rules.rules.iter().map(|r| descriptor(r, rules)).collect();
+    let index_of: BTreeMap<&str, usize> = rules
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+
+    let sarif_results: Vec<SarifResult> = results
+        .findings
+        .iter()
+        .map(|finding| {
+            let r = &finding.resource;
+            let mut fingerprints = BTreeMap::new();
+            fingerprints.insert(
+                "primaryLocationLineHash".to_string(),
+                format!("{}:1", finding.fingerprint),
+            );
+            SarifResult::builder()
+                .rule_id(finding.rule_id.clone())
+                .rule_index(index_of[finding.rule_id.as_str()] as i64)
+                .level(result_level(finding.severity))
+                .message(text(format!(
+                    "{} {}: {}",
+                    r.kind.as_str(),
+                    r.name,
+                    finding.message
+                )))
+                .locations(vec![location(r)])
+                .partial_fingerprints(fingerprints)
+                .properties(properties(
+                    Vec::new(),
+                    json!({ "arn": r.arn, "account": r.account_id, "region": r.region }),
+                ))
+                .build()
+        })
+        .collect();
+
+    // Unknown outcomes are not findings: they are reported as notifications, so that an
+    // incomplete scan is visible without opening or closing alerts.
+    let notifications: Vec<Notification> = results
+        .unknown
+        .iter()
+        .map(|u| {
+            let reasons: Vec<String> = u
+                .reasons
+                .iter()
+                .map(|r| match &r.code {
+                    Some(code) => format!("{} {} ({code}): {}", r.section, r.state, r.message),
+                    None => format!("{} {}: {}", r.section, r.state, r.message),
+                })
+                .collect();
+            Notification::builder()
+                .message(text(format!(
+                    "{} on {} is unknown: {}",
+                    u.rule_id,
+                    u.resource.arn,
+                    reasons.join("; ")
+                )))
+                .level(json!("warning"))
+                .associated_rule(
+                    ReportingDescriptorReference::builder()
+                        .id(u.rule_id.clone())
+                        .index(index_of[u.rule_id.as_str()] as i64)
+                        .build(),
+                )
+                .locations(vec![location(&u.resource)])
+                .build()
+        })
+        .collect();
+    let account_notifications = results.accounts.iter().filter(|a| a.status == "failed").map(|a| {
+        Notification::builder()
+            .message(text(format!("account {} was not audited: {}", a.id, a.problems.join("; "))))
+            .level(json!("error"))
+            .build()
+    });
+    let notifications: Vec<Notification> = notifications.into_iter().chain(account_notifications).collect();
+
+    let run = Run::builder()
+        .tool(
+            Tool::builder()
+                .driver(
+                    ToolComponent::builder()
+                        .name("s3audit")
+                        .version(results.tool.version.clone())
+                        .semantic_version(results.tool.version.clone())
+                        .information_uri("https://github.com/s3audit/s3audit")
+                        .rules(descriptors)
+                        .build(),
+                )
+                .build(),
+        )
+        .automation_details(RunAutomationDetails::builder().id("s3audit/organization/").build())
+        .invocations(vec![
+            Invocation::builder()
+                .execution_successful(true)
+                .tool_execution_notifications(notifications)
+                .build(),
+        ])
+        .results(sarif_results)
+        .build();
+    let log = Sarif::builder()
+        .schema(SARIF_SCHEMA)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build();
+    serde_json::to_value(log).expect("SARIF serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_paths_with_odd_characters_encoded() {
+        let resource = ResourceRef {
+            kind: ResourceKind::Bucket,
+            account_id: "123456789012".into(),
+            region: Some("eu-west-1".into()),
+            name: "my.bucket name".into(),
+            arn: "arn:aws:s3:::my.bucket name".into(),
+        };
+        assert_eq!(resource_uri(&resource), "aws/123456789012/s3/my.bucket%20name");
+    }
+
+    #[test]
+    fn severities_follow_githubs_scale() {
+        for (severity, low, high) in [
+            (Severity::Critical, 9.0, 10.0),
+            (Severity::High, 7.0, 8.9),
+            (Severity::Medium, 4.0, 6.9),
+            (Severity::Low, 0.1, 3.9),
+        ] {
+            let value: f64 = security_severity(severity).parse().unwrap();
+            assert!((low..=high).contains(&value), "{severity:?} = {value}");
+        }
+    }
+}

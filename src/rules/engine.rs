@@ -1,0 +1,360 @@
+//! Evaluating compiled rules over a snapshot: one outcome per (rule, resource), buckets in
+//! parallel with rayon. Each bucket is converted to CEL values once and shared by all rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cel::objects::{Key, Map};
+use cel::{Context, Value};
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Rule, RuleSet};
+use crate::analyze::{AnalyzedBucket, analyze_bucket};
+use crate::rules::file::ResourceKind;
+use crate::snapshot::{Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot};
+
+/// The resource an outcome is about.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRef {
+    pub kind: ResourceKind,
+    pub account_id: String,
+    /// The bucket's region; none for account-level resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Bucket name, or the account id for an account.
+    pub name: String,
+    pub arn: String,
+}
+
+/// Why an outcome is unknown.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownReason {
+    /// The section that could not be read (`bucket.policy`), or `account` when the account
+    /// could not be entered, or `evaluation` when the expression failed.
+    pub section: String,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    NotApplicable,
+    Unknown(Vec<UnknownReason>),
+}
+
+impl Outcome {
+    pub fn kind(&self) -> super::OutcomeKind {
+        match self {
+            Outcome::Pass => super::OutcomeKind::Pass,
+            Outcome::Fail => super::OutcomeKind::Fail,
+            Outcome::NotApplicable => super::OutcomeKind::NotApplicable,
+            Outcome::Unknown(_) => super::OutcomeKind::Unknown,
+        }
+    }
+}
+
+/// One rule's outcome on one resource. `rule` indexes [`RuleSet::rules`].
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub rule: usize,
+    pub resource: ResourceRef,
+    pub outcome: Outcome,
+}
+
+/// Evaluates every rule on every resource of the snapshot.
+pub fn evaluate(snapshot: &Snapshot, rules: &RuleSet) -> Vec<Evaluation> {
+    let root = root_context();
+    let partition = snapshot.partition.as_str();
+    let bucket_rules: Vec<usize> = rule_indexes(rules, ResourceKind::Bucket);
+    let account_rules: Vec<usize> = rule_indexes(rules, ResourceKind::Account);
+
+    let mut evaluations = Vec::new();
+    let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
+    for (account, view) in snapshot.accounts.iter().zip(&account_views) {
+        let resource = ResourceRef {
+            kind: ResourceKind::Account,
+            account_id: account.id.clone(),
+            region: None,
+            name: account.id.clone(),
+            arn: format!("arn:{partition}:iam::{}:root", account.id),
+        };
+        let mut scope = root.new_inner_scope();
+        scope.add_variable_from_value("account", view.clone());
+        for &index in &account_rules {
+            let outcome = match entry_failure(account) {
+                Some(reason) => Outcome::Unknown(vec![reason]),
+                None => evaluate_rule(&rules.rules[index], &scope, |s| {
+                    section_failure(account, None, &[], s)
+                }),
+            };
+            evaluations.push(Evaluation {
+                rule: index,
+                resource: resource.clone(),
+                outcome,
+            });
+        }
+    }
+
+    // Buckets are the bulk of the work: flatten them so rayon balances across accounts.
+    let buckets: Vec<(usize, &Bucket)> = snapshot
+        .accounts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            a.buckets
+                .value()
+                .map(|bs| bs.iter().map(move |b| (i, b)))
+                .into_iter()
+                .flatten()
+        })
+        .collect();
+    let bucket_evaluations: Vec<Vec<Evaluation>> = buckets
+        .par_iter()
+        .map(|&(account_index, bucket)| {
+            let account = &snapshot.accounts[account_index];
+            let analyzed = analyze_bucket(account, bucket, partition);
+            let mut scope = root.new_inner_scope();
+            scope.add_variable_from_value("account", account_views[account_index].clone());
+            scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
+            scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
+            let resource = ResourceRef {
+                kind: ResourceKind::Bucket,
+                account_id: account.id.clone(),
+                region: Some(bucket.region.clone()),
+                name: bucket.name.clone(),
+                arn: bucket.arn(partition),
+            };
+            bucket_rules
+                .iter()
+                .map(|&index| Evaluation {
+                    rule: index,
+                    resource: resource.clone(),
+                    outcome: evaluate_rule(&rules.rules[index], &scope, |s| {
+                        section_failure(account, Some(bucket), &analyzed.unreadable, s)
+                    }),
+                })
+                .collect()
+        })
+        .collect();
+    evaluations.extend(bucket_evaluations.into_iter().flatten());
+    evaluations
+}
+
+fn rule_indexes(rules: &RuleSet, kind: ResourceKind) -> Vec<usize> {
+    (0..rules.rules.len())
+        .filter(|&i| rules.rules[i].resource == kind)
+        .collect()
+}
+
+/// The standard CEL environment; one root shared by all threads, a child scope per resource.
+pub(crate) fn root_context() -> Context<'static, 'static> {
+    Context::default()
+}
+
+/// Evaluates one rule given a way to ask whether a required section could not be read.
+pub(crate) fn evaluate_rule(
+    rule: &Rule,
+    scope: &Context,
+    failure_of: impl Fn(&str) -> Option<UnknownReason>,
+) -> Outcome {
+    let unreadable: Vec<UnknownReason> = rule.requires.iter().filter_map(|s| failure_of(s)).collect();
+    if !unreadable.is_empty() {
+        return Outcome::Unknown(unreadable);
+    }
+    if let Some(applies_if) = &rule.applies_if {
+        match run(applies_if, scope, "applies_if") {
+            Ok(true) => {}
+            Ok(false) => return Outcome::NotApplicable,
+            Err(reason) => return Outcome::Unknown(vec![reason]),
+        }
+    }
+    match run(&rule.condition, scope, "condition") {
+        Ok(true) => Outcome::Pass,
+        Ok(false) => Outcome::Fail,
+        Err(reason) => Outcome::Unknown(vec![reason]),
+    }
+}
+
+/// A CEL program that must produce a bool. A runtime error (e.g. a field of an absent
+/// section) makes the outcome unknown rather than guessing pass or fail.
+fn run(expression: &super::Expression, scope: &Context, field: &str) -> Result<bool, UnknownReason> {
+    match expression.program.execute(scope) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(UnknownReason {
+            section: "evaluation".into(),
+            state: "error".into(),
+            code: None,
+            message: format!("`{field}` gave {other:?}, not a bool"),
+        }),
+        Err(e) => Err(UnknownReason {
+            section: "evaluation".into(),
+            state: "error".into(),
+            code: None,
+            message: format!("`{field}` failed: {e}"),
+        }),
+    }
+}
+
+fn entry_failure(account: &Account) -> Option<UnknownReason> {
+    match &account.access {
+        AccountAccess::Failed { code, message, .. } => Some(UnknownReason {
+            section: "account".into(),
+            state: "error".into(),
+            code: code.clone(),
+            message: format!("the account could not be entered: {message}"),
+        }),
+        _ => None,
+    }
+}
+
+/// Why `section` (`bucket.policy`, `account.trails`) cannot be used, if it cannot.
+fn section_failure(
+    account: &Account,
+    bucket: Option<&Bucket>,
+    unreadable: &[(&'static str, ReadFailure)],
+    section: &str,
+) -> Option<UnknownReason> {
+    let reason = |state: SectionState, failure: &ReadFailure| UnknownReason {
+        section: section.to_string(),
+        state: match state {
+            SectionState::Denied => "denied",
+            _ => "error",
+        }
+        .to_string(),
+        code: failure.code.clone(),
+        message: failure.message.clone(),
+    };
+    if let Some((_, failure)) = unreadable.iter().find(|(s, _)| *s == section) {
+        return Some(reason(SectionState::Error, failure));
+    }
+    let (root, name) = section.split_once('.')?;
+    let sections = match (root, bucket) {
+        ("bucket", Some(bucket)) => bucket_sections(bucket),
+        ("account", _) => account_sections(account),
+        _ => return None,
+    };
+    let (_, found) = sections.into_iter().find(|(n, _)| *n == name)?;
+    found.failure().map(|(state, failure)| reason(state, failure))
+}
+
+/// What the engine needs of any section, whatever its value type.
+pub(crate) trait AnySection: Sync {
+    fn failure(&self) -> Option<(SectionState, &ReadFailure)>;
+    /// The value as CEL sees it: the value when present, `null` otherwise.
+    fn to_cel(&self) -> Value;
+}
+
+impl<T: Serialize + Sync> AnySection for Section<T> {
+    fn failure(&self) -> Option<(SectionState, &ReadFailure)> {
+        Section::failure(self)
+    }
+
+    fn to_cel(&self) -> Value {
+        self.value().map_or(Value::Null, to_cel)
+    }
+}
+
+/// Every bucket section by name; the one place that lists them for the engine.
+pub(crate) fn bucket_sections(b: &Bucket) -> Vec<(&'static str, &dyn AnySection)> {
+    vec![
+        ("policy", &b.policy),
+        ("policy_status", &b.policy_status),
+        ("acl", &b.acl),
+        ("public_access_block", &b.public_access_block),
+        ("ownership_controls", &b.ownership_controls),
+        ("encryption", &b.encryption),
+        ("versioning", &b.versioning),
+        ("logging", &b.logging),
+        ("lifecycle", &b.lifecycle),
+        ("replication", &b.replication),
+        ("object_lock", &b.object_lock),
+        ("notifications", &b.notifications),
+        ("tags", &b.tags),
+        ("website", &b.website),
+        ("cors", &b.cors),
+        ("accelerate", &b.accelerate),
+        ("intelligent_tiering", &b.intelligent_tiering),
+        ("inventory", &b.inventory),
+    ]
+}
+
+pub(crate) fn account_sections(a: &Account) -> Vec<(&'static str, &dyn AnySection)> {
+    vec![
+        ("public_access_block", &a.public_access_block),
+        ("access_points", &a.access_points),
+        ("access_analyzers", &a.access_analyzers),
+        ("trails", &a.trails),
+    ]
+}
+
+fn to_cel<T: Serialize + ?Sized>(value: &T) -> Value {
+    // Our model types only hold strings, integers, bools, lists and string-keyed maps, which
+    // always convert.
+    cel::to_value(value).expect("snapshot types convert to CEL values")
+}
+
+fn object(fields: Vec<(&str, Value)>) -> Value {
+    let map: HashMap<Key, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (Key::String(Arc::new(k.to_string())), v))
+        .collect();
+    Value::Map(Map { map: Arc::new(map) })
+}
+
+fn optional_string(value: &Option<String>) -> Value {
+    value.as_ref().map_or(Value::Null, |s| Value::from(s.as_str()))
+}
+
+pub(crate) fn bucket_view(bucket: &Bucket, partition: &str) -> Value {
+    let mut fields = vec![
+        ("name", Value::from(bucket.name.as_str())),
+        ("region", Value::from(bucket.region.as_str())),
+        ("arn", Value::from(bucket.arn(partition))),
+        ("creation_date", optional_string(&bucket.creation_date)),
+    ];
+    fields.extend(bucket_sections(bucket).into_iter().map(|(n, s)| (n, s.to_cel())));
+    object(fields)
+}
+
+pub(crate) fn account_view(account: &Account) -> Value {
+    let mut fields = vec![
+        ("id", Value::from(account.id.as_str())),
+        ("name", optional_string(&account.name)),
+    ];
+    fields.extend(account_sections(account).into_iter().map(|(n, s)| (n, s.to_cel())));
+    object(fields)
+}
+
+/// Evaluates one rule on a single bucket or account, as `rules test` does with examples.
+pub(crate) fn evaluate_one(
+    rule: &Rule,
+    account: &Account,
+    bucket: Option<&Bucket>,
+    partition: &str,
+) -> Outcome {
+    let root = root_context();
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_from_value("account", account_view(account));
+    if let Some(reason) = entry_failure(account) {
+        return Outcome::Unknown(vec![reason]);
+    }
+    match bucket {
+        Some(bucket) => {
+            let analyzed: AnalyzedBucket = analyze_bucket(account, bucket, partition);
+            scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
+            scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
+            evaluate_rule(rule, &scope, |s| {
+                section_failure(account, Some(bucket), &analyzed.unreadable, s)
+            })
+        }
+        None => evaluate_rule(rule, &scope, |s| section_failure(account, None, &[], s)),
+    }
+}

@@ -1,0 +1,158 @@
+//! The YAML formats of a rule file (`rules/<id>.yaml`) and a framework file
+//! (`rules/frameworks/<id>.yaml`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How bad a failing rule is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What a rule is evaluated on.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Bucket,
+    Account,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Bucket => "bucket",
+            ResourceKind::Account => "account",
+        }
+    }
+}
+
+/// The expected outcome of a rule example.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Pass,
+    Fail,
+    Unknown,
+    NotApplicable,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Pass => "pass",
+            OutcomeKind::Fail => "fail",
+            OutcomeKind::Unknown => "unknown",
+            OutcomeKind::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// One rule file.
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Equal to the file name without `.yaml`; names the bad state (`bucket-versioning-disabled`).
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub resource: ResourceKind,
+    /// Snapshot sections the rule reads, e.g. `bucket.versioning`, `account.public_access_block`.
+    /// When one was denied or failed, the outcome is `unknown`.
+    pub requires: Vec<String>,
+    /// CEL: true when the rule applies to the resource; `not_applicable` otherwise.
+    #[serde(default)]
+    pub applies_if: Option<String>,
+    /// CEL: true when the resource is compliant.
+    pub condition: String,
+    /// What a failing finding says, one sentence.
+    pub message: String,
+    pub docs: RuleDocs,
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Inputs with their expected outcome, run by `s3audit rules test`.
+    pub examples: Vec<Example>,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDocs {
+    pub what: String,
+    pub why: String,
+    pub remediation: Remediation,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Remediation {
+    pub console: String,
+    pub cli: String,
+    pub terraform: String,
+}
+
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub name: String,
+    pub expect: OutcomeKind,
+    /// Bucket fields in snapshot form, merged over a bucket whose sections are all `absent`.
+    #[serde(default)]
+    pub bucket: Option<serde_json::Value>,
+    /// Account fields in snapshot form, merged over an account whose sections are all `absent`.
+    #[serde(default)]
+    pub account: Option<serde_json::Value>,
+}
+
+/// One compliance framework file.
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkFile {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    pub requirements: Vec<Requirement>,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub id: String,
+    pub title: String,
+    /// Rules that automate the requirement; empty means it is checked manually.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Why the requirement is manual, when `rules` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_reason: Option<String>,
+}

@@ -1,0 +1,589 @@
+//! The serde types of snapshot v1. Field names are the JSON names and the names rules use in
+//! CEL (`bucket.versioning.status`), so renaming a field is a breaking change of both.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One configuration section as read from AWS.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Section<T> {
+    /// AWS returned the configuration.
+    Present { value: T },
+    /// AWS said the configuration does not exist (e.g. `NoSuchBucketPolicy`), or the
+    /// crawler did not ask because it cannot exist (no policy status without a policy).
+    Absent {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+    /// AWS refused the read (AccessDenied, HTTP 403).
+    Denied(ReadFailure),
+    /// Any other failure: throttling that outlived the retries, a timeout, a server error.
+    Error(ReadFailure),
+}
+
+/// Why a section could not be read.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReadFailure {
+    /// The AWS error code when AWS gave one (JSON services answer 403 with none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl<T> Section<T> {
+    pub fn present(value: T) -> Self {
+        Section::Present { value }
+    }
+
+    pub fn absent() -> Self {
+        Section::Absent { code: None }
+    }
+
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Section::Present { value } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The read failure, when the section could not be read.
+    pub fn failure(&self) -> Option<(SectionState, &ReadFailure)> {
+        match self {
+            Section::Denied(f) => Some((SectionState::Denied, f)),
+            Section::Error(f) => Some((SectionState::Error, f)),
+            _ => None,
+        }
+    }
+
+    pub fn state(&self) -> SectionState {
+        match self {
+            Section::Present { .. } => SectionState::Present,
+            Section::Absent { .. } => SectionState::Absent,
+            Section::Denied(_) => SectionState::Denied,
+            Section::Error(_) => SectionState::Error,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionState {
+    Present,
+    Absent,
+    Denied,
+    Error,
+}
+
+/// The whole document.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// Always 1 for this format.
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    /// RFC 3339 time the crawl started.
+    pub started_at: String,
+    pub duration_ms: u64,
+    /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`), used to build ARNs.
+    pub partition: String,
+    /// The organization, when the crawl was `--org`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
+    pub accounts: Vec<Account>,
+    /// Every AWS operation the crawler called, with the number of calls.
+    #[serde(default)]
+    pub api_calls: BTreeMap<String, u64>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub id: String,
+    pub management_account_id: String,
+}
+
+/// One AWS account and everything read in it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The 12-digit account id.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How the crawler got in, or why it could not.
+    pub access: AccountAccess,
+    /// Account-level S3 Block Public Access (S3 Control `GetPublicAccessBlock`).
+    pub public_access_block: Section<PublicAccessBlock>,
+    /// S3 access points of the account (S3 Control `ListAccessPoints`).
+    pub access_points: Section<Vec<AccessPoint>>,
+    /// IAM Access Analyzer analyzers in the regions crawled.
+    pub access_analyzers: Section<Vec<Analyzer>>,
+    /// CloudTrail trails visible from the account.
+    pub trails: Section<Vec<Trail>>,
+    /// `ListBuckets`: the buckets the account owns.
+    pub buckets: Section<Vec<Bucket>>,
+}
+
+/// How the crawler entered an account.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AccountAccess {
+    /// Read with the caller's own credentials.
+    Caller,
+    /// Read through `sts:AssumeRole` into this role.
+    AssumedRole { role_arn: String },
+    /// The account could not be entered; nothing else in it was read.
+    Failed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role_arn: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        message: String,
+    },
+}
+
+/// The four Block Public Access settings, at account, bucket or access point level.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    pub fn all_enabled(&self) -> bool {
+        self.block_public_acls
+            && self.ignore_public_acls
+            && self.block_public_policy
+            && self.restrict_public_buckets
+    }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPoint {
+    pub name: String,
+    pub bucket: String,
+    /// `Internet` or `VPC`.
+    pub network_origin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    pub public_access_block: Section<PublicAccessBlock>,
+    /// The access point policy document, as AWS returned it.
+    pub policy: Section<String>,
+    pub policy_status: Section<PolicyStatus>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Analyzer {
+    pub arn: String,
+    pub name: String,
+    pub region: String,
+    /// `ACCOUNT`, `ORGANIZATION`, or an unused-access type.
+    #[serde(rename = "type")]
+    pub analyzer_type: String,
+    /// `ACTIVE`, `CREATING`, `DISABLED`, `FAILED`.
+    pub status: String,
+    /// Active findings of the analyzer for `AWS::S3::Bucket` resources.
+    pub bucket_findings: Section<Vec<AnalyzerFinding>>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzerFinding {
+    pub id: String,
+    /// The resource ARN, e.g. `arn:aws:s3:::my-bucket`.
+    pub resource: String,
+    pub finding_type: String,
+    pub status: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Trail {
+    pub name: String,
+    pub arn: String,
+    pub home_region: String,
+    pub is_multi_region: bool,
+    pub is_organization_trail: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_bucket_name: Option<String>,
+    pub event_selectors: Section<EventSelectors>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EventSelectors {
+    pub basic: Vec<EventSelector>,
+    pub advanced: Vec<AdvancedEventSelector>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EventSelector {
+    /// `ReadOnly`, `WriteOnly` or `All`.
+    pub read_write_type: String,
+    pub include_management_events: bool,
+    pub data_resources: Vec<DataResource>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataResource {
+    /// e.g. `AWS::S3::Object`.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdvancedEventSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub field_selectors: Vec<AdvancedFieldSelector>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AdvancedFieldSelector {
+    pub field: String,
+    #[serde(default)]
+    pub equals: Vec<String>,
+    #[serde(default)]
+    pub starts_with: Vec<String>,
+    #[serde(default)]
+    pub ends_with: Vec<String>,
+    #[serde(default)]
+    pub not_equals: Vec<String>,
+    #[serde(default)]
+    pub not_starts_with: Vec<String>,
+    #[serde(default)]
+    pub not_ends_with: Vec<String>,
+}
+
+/// One bucket and every configuration section read for it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    pub name: String,
+    /// The bucket's region (`GetBucketLocation`, `us-east-1` for the empty constraint).
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    /// The bucket policy document, as AWS returned it.
+    pub policy: Section<String>,
+    pub policy_status: Section<PolicyStatus>,
+    pub acl: Section<Acl>,
+    pub public_access_block: Section<PublicAccessBlock>,
+    pub ownership_controls: Section<OwnershipControls>,
+    pub encryption: Section<Encryption>,
+    pub versioning: Section<Versioning>,
+    pub logging: Section<Logging>,
+    pub lifecycle: Section<Lifecycle>,
+    pub replication: Section<Replication>,
+    pub object_lock: Section<ObjectLock>,
+    pub notifications: Section<Notifications>,
+    pub tags: Section<BTreeMap<String, String>>,
+    pub website: Section<Website>,
+    pub cors: Section<Vec<CorsRule>>,
+    pub accelerate: Section<Accelerate>,
+    pub intelligent_tiering: Section<Vec<IntelligentTieringConfiguration>>,
+    pub inventory: Section<Vec<InventoryConfiguration>>,
+}
+
+/// The names of the bucket sections, in snapshot order. Rules name them as `bucket.<name>`.
+pub const BUCKET_SECTIONS: &[&str] = &[
+    "policy",
+    "policy_status",
+    "acl",
+    "public_access_block",
+    "ownership_controls",
+    "encryption",
+    "versioning",
+    "logging",
+    "lifecycle",
+    "replication",
+    "object_lock",
+    "notifications",
+    "tags",
+    "website",
+    "cors",
+    "accelerate",
+    "intelligent_tiering",
+    "inventory",
+];
+
+/// The names of the account sections rules can read, as `account.<name>`. The bucket list
+/// is not one of them: bucket rules see one bucket at a time.
+pub const ACCOUNT_SECTIONS: &[&str] = &[
+    "public_access_block",
+    "access_points",
+    "access_analyzers",
+    "trails",
+];
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyStatus {
+    pub is_public: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Acl {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// `CanonicalUser`, `Group` or `AmazonCustomerByEmail`.
+    pub grantee_type: String,
+    /// Canonical user id, for `CanonicalUser`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_id: Option<String>,
+    /// Group URI, for `Group` (e.g. `http://acs.amazonaws.com/groups/global/AllUsers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantee_email: Option<String>,
+    /// `READ`, `WRITE`, `READ_ACP`, `WRITE_ACP` or `FULL_CONTROL`.
+    pub permission: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OwnershipControls {
+    /// `BucketOwnerEnforced`, `BucketOwnerPreferred` or `ObjectWriter`.
+    pub object_ownership: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Encryption {
+    pub rules: Vec<EncryptionRule>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionRule {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub sse_algorithm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_id: Option<String>,
+    pub bucket_key_enabled: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Versioning {
+    /// `Enabled`, `Suspended`, or `Disabled` for a bucket that never had versioning.
+    pub status: String,
+    /// `Enabled` or `Disabled`.
+    pub mfa_delete: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    pub target_bucket: String,
+    pub target_prefix: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    pub rules: Vec<LifecycleRule>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `Enabled` or `Disabled`.
+    pub status: String,
+    /// The key prefix the rule is limited to; empty for the whole bucket.
+    pub prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_version_expiration_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_incomplete_multipart_upload_days: Option<i64>,
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    pub storage_class: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    pub role: String,
+    pub rules: Vec<ReplicationRule>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub status: String,
+    /// The destination bucket ARN.
+    pub destination_bucket: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_account: Option<String>,
+    /// Replication Time Control enabled.
+    pub replication_time_enabled: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectLock {
+    pub enabled: bool,
+    /// Default retention mode: `GOVERNANCE` or `COMPLIANCE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_years: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    pub topics: Vec<NotificationTarget>,
+    pub queues: Vec<NotificationTarget>,
+    pub lambda_functions: Vec<NotificationTarget>,
+    pub eventbridge_enabled: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationTarget {
+    pub arn: String,
+    pub events: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Website {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_all_requests_to: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CorsRule {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Accelerate {
+    /// `Enabled`, `Suspended`, or `Disabled` when never configured.
+    pub status: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IntelligentTieringConfiguration {
+    pub id: String,
+    pub status: String,
+    pub tierings: Vec<Tiering>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Tiering {
+    /// `ARCHIVE_ACCESS` or `DEEP_ARCHIVE_ACCESS`.
+    pub access_tier: String,
+    pub days: i64,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryConfiguration {
+    pub id: String,
+    pub enabled: bool,
+    pub destination_bucket: String,
+    /// `Daily` or `Weekly`.
+    pub frequency: String,
+}
+
+impl Bucket {
+    /// A bucket with every section `absent`: the base that rule examples and tests fill in.
+    pub fn all_absent(name: &str, region: &str) -> Self {
+        Bucket {
+            name: name.to_string(),
+            region: region.to_string(),
+            creation_date: None,
+            policy: Section::absent(),
+            policy_status: Section::absent(),
+            acl: Section::absent(),
+            public_access_block: Section::absent(),
+            ownership_controls: Section::absent(),
+            encryption: Section::absent(),
+            versioning: Section::absent(),
+            logging: Section::absent(),
+            lifecycle: Section::absent(),
+            replication: Section::absent(),
+            object_lock: Section::absent(),
+            notifications: Section::absent(),
+            tags: Section::absent(),
+            website: Section::absent(),
+            cors: Section::absent(),
+            accelerate: Section::absent(),
+            intelligent_tiering: Section::absent(),
+            inventory: Section::absent(),
+        }
+    }
+
+    pub fn arn(&self, partition: &str) -> String {
+        format!("arn:{partition}:s3:::{}", self.name)
+    }
+}
+
+impl Account {
+    /// An entered account with every section `absent` and no buckets.
+    pub fn all_absent(id: &str) -> Self {
+        Account {
+            id: id.to_string(),
+            name: None,
+            access: AccountAccess::Caller,
+            public_access_block: Section::absent(),
+            access_points: Section::absent(),
+            access_analyzers: Section::absent(),
+            trails: Section::absent(),
+            buckets: Section::present(Vec::new()),
+        }
+    }
+}

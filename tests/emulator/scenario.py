@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+"""Build the emulated AWS Organization that s3audit's tests and demo scan.
+
+    python tests/emulator/scenario.py --endpoint URL --out FILE.json [--seed 42]
+                                      [--scale ACCOUNTS:BUCKETS]
+
+Talks to a running tests/emulator/server.py (the patched moto) with boto3. It
+first resets the emulator and seeds its id generator, so the same seed gives
+the same account ids every time. Every bucket setting is set explicitly:
+moto creates buckets with pre-2023 defaults (no Block Public Access, ACLs
+enabled, no default encryption), which no longer exist on AWS.
+
+The default scenario (see build_default) is a management account plus four
+members: three the auditor can enter, and one (legacy-vendor) whose
+OrganizationAccountAccessRole no longer trusts the management account, so
+AssumeRole is refused there. --scale N:M builds N members with M buckets each
+and a simple, regular mix instead, for benchmarks.
+
+The --out JSON records what was built and every configuration choice per
+bucket, so tests derive expected verdicts from it rather than hard-coding
+them. Its format is described in tests/emulator/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.config import Config
+
+ROLE_NAME = "OrganizationAccountAccessRole"
+# Any access key that moto has not issued acts as its default account, which
+# the scenario makes the organization's management account.
+MANAGEMENT_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+BPA_ON = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+BPA_OFF = {k: False for k in BPA_ON}
+HOSTILE_TAGS = ("<img src=x onerror=alert(1)>", "</script>")
+
+
+# ---------------------------------------------------------------------------
+# Clients
+# ---------------------------------------------------------------------------
+
+
+class Session:
+    """boto3 clients for one account against the emulator endpoint."""
+
+    def __init__(self, endpoint: str, account: str, credentials: dict[str, str]):
+        self.endpoint = endpoint
+        self.account = account
+        self.credentials = credentials
+        self._session = boto3.session.Session(**credentials)
+        # Making a boto3 client costs ~20 ms of CPU, more than the calls it
+        # makes here: cache them. Clients are thread-safe, sessions are not.
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str = "us-east-1"):
+        with self._lock:
+            if (service, region) not in self._clients:
+                self._clients[service, region] = self._new_client(service, region)
+            return self._clients[service, region]
+
+    def _new_client(self, service: str, region: str):
+        config = Config(
+            # Path-style: bucket names are not resolvable host names here.
+            s3={"addressing_style": "path"},
+            # moto answers Connection: close; keep retries low so mistakes show.
+            retries={"max_attempts": 2, "mode": "standard"},
+            inject_host_prefix=False,
+            max_pool_connections=32,
+        )
+        client = self._session.client(service, region_name=region, endpoint_url=self.endpoint, config=config)
+        if service == "s3control":
+            # S3 Control's endpoint rules put the account id in front of the
+            # host (123456789012.127.0.0.1), which does not resolve: send the
+            # request to the endpoint as given, before it is signed.
+            netloc = urlsplit(self.endpoint).netloc
+
+            def to_endpoint(request, **_):
+                request.url = urlunsplit(urlsplit(request.url)._replace(netloc=netloc))
+
+            client.meta.events.register("before-sign.s3-control", to_endpoint)
+        return client
+
+    def assume(self, account: str, role_name: str = ROLE_NAME) -> "Session":
+        creds = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="s3audit-scenario"
+        )["Credentials"]
+        return Session(self.endpoint, account, {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        })
+
+
+def moto_api(endpoint: str, path: str, body: bytes = b"") -> bytes:
+    req = urllib.request.Request(endpoint + path, data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.read()
+
+
+def add_finding(endpoint: str, finding: dict[str, Any]) -> str:
+    """Access Analyzer has no API to create findings; the launcher has one."""
+    body = json.dumps(finding).encode()
+    req = urllib.request.Request(endpoint + "/_s3audit/access-analyzer/findings", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["id"]
+
+
+# ---------------------------------------------------------------------------
+# Bucket building: one spec in, AWS calls out, the spec recorded
+# ---------------------------------------------------------------------------
+
+
+def tls_statement(bucket: str, objects_only: bool = False) -> dict[str, Any]:
+    resources = [f"arn:aws:s3:::{bucket}/*"] if objects_only else [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    return {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+def log_delivery_statements(target: str, sources: list[str]) -> list[dict[str, Any]]:
+    # One statement per source prefix; moto compares Resource as one string.
+    return [{"Sid": f"S3ServerAccessLogs{i}", "Effect": "Allow",
+             "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{target}/{src}/*"} for i, src in enumerate(sources)]
+
+
+def effective_public(spec: dict[str, Any], account_bpa: dict[str, bool] | None) -> bool:
+    """Public after Block Public Access at account AND bucket level, as AWS
+    evaluates it (either level's setting applies)."""
+    def on(key: str) -> bool:
+        return bool((spec.get("bpa") or {}).get(key) or (account_bpa or {}).get(key))
+    via_policy = spec.get("public_policy", False) and not on("RestrictPublicBuckets")
+    via_acl = spec.get("public_acl", False) and not on("IgnorePublicAcls")
+    return bool(via_policy or via_acl)
+
+
+def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Create one bucket as `spec` says. Keys (all optional, defaults = the
+    bad/absent choice): bpa (dict|None), ownership, public_acl, public_policy,
+    org_id (Principal * limited by aws:PrincipalOrgID), tls ("full"|"objects"|
+    None), log_delivery_for (sources), kms_key (ARN; else AES256), bucket_key,
+    versioning ("Enabled"|"Suspended"|None), mfa_delete, logging_target,
+    lifecycle ("abort"|"expire"|None), object_lock ("GOVERNANCE"|
+    "COMPLIANCE"|None), replicate_to ((bucket, role arn)), intelligent_tiering,
+    inventory, tags. Returns the configuration dict written to --out."""
+    s3 = sess.client("s3", region)
+    create: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    if spec.get("object_lock"):
+        create["ObjectLockEnabledForBucket"] = True
+    s3.create_bucket(**create)
+
+    if spec.get("bpa") is not None:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=spec["bpa"])
+    ownership = spec.get("ownership", "ObjectWriter")
+    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]})
+
+    if spec.get("public_acl"):
+        owner = s3.get_bucket_acl(Bucket=name)["Owner"]
+        s3.put_bucket_acl(Bucket=name, AccessControlPolicy={"Owner": owner, "Grants": [
+            {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
+            {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"},
+        ]})
+
+    statements: list[dict[str, Any]] = log_delivery_statements(name, spec.get("log_delivery_for", []))
+    if spec.get("public_policy"):
+        statements.append({"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"})
+    if spec.get("org_id"):
+        statements.append({"Sid": "OrgRead", "Effect": "Allow", "Principal": "*",
+                           "Action": ["s3:GetObject", "s3:ListBucket"],
+                           "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                           "Condition": {"StringEquals": {"aws:PrincipalOrgID": spec["org_id"]}}})
+    if spec.get("tls"):
+        statements.append(tls_statement(name, objects_only=spec["tls"] == "objects"))
+    if statements:
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+
+    if spec.get("kms_key"):
+        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": spec["kms_key"]},
+                "BucketKeyEnabled": bool(spec.get("bucket_key"))}
+    else:
+        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+
+    versioning = spec.get("versioning")
+    if spec.get("object_lock") and versioning is None:
+        versioning = "Enabled"  # object lock turns versioning on at creation
+    if versioning == "Suspended":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    if versioning:
+        vc = {"Status": versioning}
+        kwargs = {}
+        if spec.get("mfa_delete"):
+            # AWS requires the root user's MFA; the launcher accepts any token.
+            vc["MFADelete"] = "Enabled"
+            kwargs["MFA"] = "arn:aws:iam::000000000000:mfa/root-account-mfa-device 123456"
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=vc, **kwargs)
+
+    if spec.get("object_lock"):
+        s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": spec["object_lock"], "Days": 30}}})
+
+    if spec.get("logging_target"):
+        s3.put_bucket_logging(Bucket=name, BucketLoggingStatus={"LoggingEnabled": {
+            "TargetBucket": spec["logging_target"], "TargetPrefix": f"{name}/"}})
+
+    if spec.get("lifecycle"):
+        rule = {"ID": "expire-old-versions", "Status": "Enabled", "Filter": {"Prefix": ""},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}
+        if spec["lifecycle"] == "abort":
+            rule["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": 7}
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
+
+    if spec.get("replicate_to"):
+        dest, role = spec["replicate_to"]
+        s3.put_bucket_replication(Bucket=name, ReplicationConfiguration={"Role": role, "Rules": [{
+            "ID": "to-replica", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": f"arn:aws:s3:::{dest}"}}]})
+
+    if spec.get("intelligent_tiering"):
+        s3.put_bucket_intelligent_tiering_configuration(Bucket=name, Id="archive", IntelligentTieringConfiguration={
+            "Id": "archive", "Status": "Enabled",
+            "Tierings": [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}, {"Days": 180, "AccessTier": "DEEP_ARCHIVE_ACCESS"}]})
+
+    if spec.get("inventory"):
+        s3.put_bucket_inventory_configuration(Bucket=name, Id="weekly", InventoryConfiguration={
+            "Id": "weekly", "IsEnabled": True, "IncludedObjectVersions": "Current",
+            "Schedule": {"Frequency": "Weekly"},
+            "Destination": {"S3BucketDestination": {"Bucket": f"arn:aws:s3:::{spec['inventory']}", "Format": "CSV"}}})
+
+    if spec.get("tags"):
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in spec["tags"].items()]})
+
+    return {
+        "bpa": spec.get("bpa"),
+        "ownership": ownership,
+        "acl_enabled": ownership != "BucketOwnerEnforced",
+        "public_acl": bool(spec.get("public_acl")),
+        "public_policy": bool(spec.get("public_policy")),
+        "org_restricted_policy": bool(spec.get("org_id")),
+        "policy": bool(statements),
+        "tls_enforced": spec.get("tls") == "full",
+        "tls_objects_only": spec.get("tls") == "objects",
+        "encryption": "aws:kms" if spec.get("kms_key") else "AES256",
+        "kms": bool(spec.get("kms_key")),
+        "kms_key": spec.get("kms_key"),
+        "bucket_key": bool(spec.get("kms_key") and spec.get("bucket_key")),
+        "versioning": versioning,
+        "mfa_delete": bool(spec.get("mfa_delete")),
+        "logging": bool(spec.get("logging_target")),
+        "logging_target": spec.get("logging_target"),
+        "is_log_target": bool(spec.get("log_delivery_for")),
+        "lifecycle": bool(spec.get("lifecycle")),
+        "abort_multipart": spec.get("lifecycle") == "abort",
+        "object_lock": bool(spec.get("object_lock")),
+        "object_lock_mode": spec.get("object_lock"),
+        "replication": bool(spec.get("replicate_to")),
+        "replication_destination": spec["replicate_to"][0] if spec.get("replicate_to") else None,
+        "is_replication_destination": bool(spec.get("is_replica")),
+        "intelligent_tiering": bool(spec.get("intelligent_tiering")),
+        "inventory": bool(spec.get("inventory")),
+        "tags": spec.get("tags", {}),
+    }
+
+
+# ---------------------------------------------------------------------------
+# The organization
+# ---------------------------------------------------------------------------
+
+
+def create_org(mgmt: Session, members: list[tuple[str, str]]) -> tuple[str, list[dict[str, Any]]]:
+    """members: (name, OU path like "Root/Workloads/Prod"). Returns org id and
+    account records. CreateAccount also creates OrganizationAccountAccessRole
+    in the new account, trusting the management account, as AWS does (moto
+    5.2.5 does this too)."""
+    org = mgmt.client("organizations")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root_id = org.list_roots()["Roots"][0]["Id"]
+    ous = {"Root": root_id}
+
+    def ou(path: str) -> str:
+        if path not in ous:
+            parent, _, name = path.rpartition("/")
+            ous[path] = org.create_organizational_unit(ParentId=ou(parent), Name=name)["OrganizationalUnit"]["Id"]
+        return ous[path]
+
+    accounts = []
+    for name, path in members:
+        status = org.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+        account_id = status["AccountId"]
+        if path != "Root":
+            org.move_account(AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou(path))
+        accounts.append({"id": account_id, "name": name, "ou_path": path, "management": False})
+    return org_id, accounts
+
+
+def check_role(sess: Session) -> None:
+    """The scenario relies on CreateAccount having made the role; say so loudly if not."""
+    sess.client("iam").get_role(RoleName=ROLE_NAME)
+
+
+def build_default(endpoint: str) -> dict[str, Any]:
+    mgmt_account = "123456789012"
+    mgmt = Session(endpoint, mgmt_account, MANAGEMENT_CREDENTIALS)
+    assert mgmt.client("sts").get_caller_identity()["Account"] == mgmt_account
+    org_id, members = create_org(mgmt, [
+        ("prod-app", "Root/Workloads/Prod"),
+        ("dev-sandbox", "Root/Workloads"),
+        ("security", "Root/Security"),
+        ("legacy-vendor", "Root/Workloads"),
+    ])
+    by_name = {a["name"]: a for a in members}
+    accounts = [{"id": mgmt_account, "name": "management", "ou_path": "Root", "management": True}] + members
+    sessions = {mgmt_account: mgmt}
+    for a in members:
+        sessions[a["id"]] = mgmt.assume(a["id"])
+        check_role(sessions[a["id"]])
+    buckets: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+
+    def bucket(account: dict[str, Any], name: str, region: str, **spec: Any) -> None:
+        cfg = build_bucket(sessions[account["id"]], name, region, spec)
+        buckets.append({"name": name, "account": account["id"], "region": region, "config": cfg})
+
+    def kms_key(account: dict[str, Any], region: str) -> str:
+        return sessions[account["id"]].client("kms", region).create_key(Description="s3audit scenario")["KeyMetadata"]["Arn"]
+
+    def analyzer(account: dict[str, Any], name: str, kind: str = "ACCOUNT", region: str = "us-east-1") -> str:
+        arn = sessions[account["id"]].client("accessanalyzer", region).create_analyzer(analyzerName=name, type=kind)["arn"]
+        account.setdefault("analyzers", []).append({"name": name, "type": kind, "region": region, "arn": arn})
+        return arn
+
+    mgmt_rec, prod, dev, sec, legacy = accounts
+
+    # -- management: CloudTrail with S3 data events, an organization analyzer
+    bucket(mgmt_rec, "mgmt-access-logs", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           versioning="Enabled", lifecycle="expire", log_delivery_for=["mgmt-cloudtrail-logs"],
+           tags={"purpose": "access-logs"})
+    bucket(mgmt_rec, "mgmt-cloudtrail-logs", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           kms_key=kms_key(mgmt_rec, "us-east-1"), bucket_key=True, versioning="Enabled", tls="full",
+           logging_target="mgmt-access-logs", lifecycle="abort",
+           tags={"purpose": "cloudtrail", "data-classification": "critical"})
+    ct = mgmt.client("cloudtrail")
+    ct.create_trail(Name="org-trail", S3BucketName="mgmt-cloudtrail-logs", IsMultiRegionTrail=True)
+    ct.put_event_selectors(TrailName="org-trail", EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])
+    ct.start_logging(Name="org-trail")
+    mgmt_rec["trails"] = [{"name": "org-trail", "region": "us-east-1", "s3_data_events": True, "multi_region": True}]
+    analyzer(mgmt_rec, "org-analyzer", "ORGANIZATION")
+
+    # -- prod: account BPA explicitly off, a public website, a legacy ACL, a good data lake
+    bucket(prod, "prod-public-website", "us-east-1", bpa=BPA_OFF, ownership="ObjectWriter", public_policy=True,
+           tags={"app": "website", "owner": HOSTILE_TAGS[0]})
+    bucket(prod, "prod-legacy-acl", "eu-west-1", bpa=BPA_OFF, ownership="ObjectWriter", public_acl=True,
+           versioning="Suspended", tags={"app": "legacy", "note": HOSTILE_TAGS[1]})
+    bucket(prod, "prod-access-logs-eu", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           versioning="Enabled", lifecycle="expire", log_delivery_for=["prod-data-lake"])
+    bucket(prod, "prod-data-lake-replica", "ap-southeast-2", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           kms_key=kms_key(prod, "ap-southeast-2"), bucket_key=False, object_lock="GOVERNANCE",
+           tls="full", is_replica=True, tags={"app": "data-lake", "replica": "true"})
+    replication_role = sessions[prod["id"]].client("iam").create_role(
+        RoleName="s3-replication", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    bucket(prod, "prod-data-lake", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           kms_key=kms_key(prod, "eu-west-1"), bucket_key=True, versioning="Enabled", mfa_delete=True,
+           tls="full", logging_target="prod-access-logs-eu", lifecycle="abort",
+           replicate_to=("prod-data-lake-replica", replication_role), intelligent_tiering=True,
+           inventory="prod-access-logs-eu", tags={"app": "data-lake", "data-classification": "critical"})
+    bucket(prod, "prod-org-shared", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           kms_key=kms_key(prod, "us-east-1"), bucket_key=True, versioning="Enabled", org_id=org_id, tls="full",
+           lifecycle="abort", tags={"app": "shared"})
+    s3c = sessions[prod["id"]].client("s3control", "us-east-1")
+    s3c.create_access_point(AccountId=prod["id"], Name="prod-shared-ap", Bucket="prod-org-shared",
+                            PublicAccessBlockConfiguration=BPA_ON)
+    s3c.put_access_point_policy(AccountId=prod["id"], Name="prod-shared-ap", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{prod['id']}:root"},
+        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:us-east-1:{prod['id']}:accesspoint/prod-shared-ap/object/*"}]}))
+    prod["access_points"] = [{"name": "prod-shared-ap", "bucket": "prod-org-shared", "region": "us-east-1", "public_policy": False}]
+    ct_prod = sessions[prod["id"]].client("cloudtrail")
+    ct_prod.create_trail(Name="prod-management-events", S3BucketName="prod-org-shared")
+    prod["trails"] = [{"name": "prod-management-events", "region": "us-east-1", "s3_data_events": False, "multi_region": False}]
+    prod_analyzer = analyzer(prod, "prod-analyzer")
+    findings.append({"analyzer_arn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
+                     "id": add_finding(endpoint, {"analyzerArn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
+                                                  "isPublic": True, "status": "ACTIVE"})})
+
+    # -- dev: no account BPA at all, no analyzer, weak buckets
+    bucket(dev, "dev-scratch", "ap-southeast-2", bpa=None, ownership="ObjectWriter")
+    bucket(dev, "dev-ci-artifacts", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerPreferred",
+           versioning="Enabled", lifecycle="expire", tls="objects", tags={"team": "ci"})
+
+    # -- security: object lock archive logging to its own log bucket
+    bucket(sec, "security-access-logs", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           versioning="Enabled", lifecycle="abort", tls="full", log_delivery_for=["security-findings-archive"])
+    bucket(sec, "security-findings-archive", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           kms_key=kms_key(sec, "eu-west-1"), bucket_key=True, object_lock="COMPLIANCE", tls="full",
+           logging_target="security-access-logs", lifecycle="abort", tags={"data-classification": "critical"})
+    analyzer(sec, "security-analyzer")
+    analyzer(sec, "security-analyzer-eu", region="eu-west-1")
+
+    # -- legacy-vendor: a bucket the auditor will never see
+    bucket(legacy, "legacy-vendor-exports", "us-east-1", bpa=None, ownership="ObjectWriter", public_policy=True)
+    analyzer(legacy, "legacy-analyzer")
+
+    # -- account-level Block Public Access, last so it cannot refuse the public setups above
+    account_bpa = {mgmt_account: BPA_ON, prod["id"]: BPA_OFF, dev["id"]: None, sec["id"]: BPA_ON, legacy["id"]: BPA_ON}
+    for a in accounts:
+        a["account_bpa"] = account_bpa[a["id"]]
+        if a["account_bpa"] is not None:
+            sessions[a["id"]].client("s3control").put_public_access_block(
+                AccountId=a["id"], PublicAccessBlockConfiguration=a["account_bpa"])
+
+    # -- lock legacy-vendor: its role now trusts only a third-party account, so
+    # AssumeRole from the management account is refused (AccessDenied).
+    sessions[legacy["id"]].client("iam").update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                                                "Action": "sts:AssumeRole"}]}))
+    for a in accounts:
+        a["assumable"] = True
+    try:
+        mgmt.assume(legacy["id"])
+        sys.exit("scenario: AssumeRole into legacy-vendor was not refused; is the launcher patched?")
+    except mgmt.client("sts").exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "AccessDenied", e
+        legacy["assumable"] = False
+
+    for b in buckets:
+        acct = next(a for a in accounts if a["id"] == b["account"])
+        b["config"]["account_bpa"] = acct["account_bpa"]
+        b["config"]["public_read"] = effective_public(b["config"], acct["account_bpa"])
+        b["config"]["access_analyzer_finding"] = any(f["resource"] == f"arn:aws:s3:::{b['name']}" for f in findings)
+        b["visible"] = acct["assumable"]
+    return {"management_account_id": mgmt_account, "organization_id": org_id, "accounts": accounts,
+            "buckets": buckets, "findings": findings}
+
+
+def build_scaled(endpoint: str, n_accounts: int, n_buckets: int) -> dict[str, Any]:
+    """N members in Root/Workloads x M buckets each, regions round-robin,
+    four bucket kinds in turn: good, public policy, unencrypted-ish (AES256,
+    no versioning, no TLS policy), logged. Buckets go up in parallel: moto's
+    server is threaded and each bucket is independent."""
+    mgmt_account = "123456789012"
+    mgmt = Session(endpoint, mgmt_account, MANAGEMENT_CREDENTIALS)
+    org_id, members = create_org(mgmt, [(f"member-{i:03d}", "Root/Workloads") for i in range(n_accounts)])
+    accounts = [{"id": mgmt_account, "name": "management", "ou_path": "Root", "management": True}] + members
+    sessions = {mgmt_account: mgmt, **{a["id"]: mgmt.assume(a["id"]) for a in members}}
+    for a in accounts:
+        a["assumable"] = True
+        a["account_bpa"] = BPA_ON
+        sessions[a["id"]].client("s3control").put_public_access_block(AccountId=a["id"], PublicAccessBlockConfiguration=BPA_ON)
+
+    kinds = [
+        dict(bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled", tls="full", lifecycle="abort"),
+        dict(bpa=BPA_OFF, ownership="ObjectWriter", public_policy=True),
+        dict(bpa=None, ownership="ObjectWriter"),
+        dict(bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled", lifecycle="expire", tags={"tier": "logs"}),
+    ]
+    jobs = []
+    for a in members:
+        for j in range(n_buckets):
+            jobs.append((a, f"bench-{a['id']}-{j:04d}", REGIONS[j % len(REGIONS)], kinds[j % len(kinds)]))
+
+    def one(job):
+        a, name, region, spec = job
+        cfg = build_bucket(sessions[a["id"]], name, region, spec)
+        cfg["account_bpa"] = BPA_ON
+        cfg["public_read"] = effective_public(cfg, BPA_ON)
+        cfg["access_analyzer_finding"] = False
+        return {"name": name, "account": a["id"], "region": region, "config": cfg, "visible": True}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        buckets = list(pool.map(one, jobs))
+    return {"management_account_id": mgmt_account, "organization_id": org_id, "accounts": accounts,
+            "buckets": buckets, "findings": []}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:45678 (from server.py's READY line)")
+    parser.add_argument("--out", required=True, help="where to write the scenario description (JSON)")
+    parser.add_argument("--seed", type=int, default=42, help="moto's id seed: same seed, same account ids")
+    parser.add_argument("--scale", metavar="ACCOUNTS:BUCKETS", help="benchmark organization instead of the default one")
+    args = parser.parse_args()
+    endpoint = args.endpoint.rstrip("/")
+
+    started = time.monotonic()
+    moto_api(endpoint, "/moto-api/reset")  # also clears the launcher's Access Analyzer
+    moto_api(endpoint, f"/moto-api/seed?a={args.seed}")
+    if args.scale:
+        n, m = (int(x) for x in args.scale.split(":"))
+        result = build_scaled(endpoint, n, m)
+    else:
+        result = build_default(endpoint)
+    out = {
+        "format": "s3audit-emulator-scenario/1",
+        "endpoint": endpoint,
+        "seed": args.seed,
+        "scale": args.scale,
+        "role_name": ROLE_NAME,
+        "management_credentials": MANAGEMENT_CREDENTIALS,
+        **result,
+        "member_account_ids": [a["id"] for a in result["accounts"] if not a["management"]],
+        "build_seconds": round(time.monotonic() - started, 2),
+    }
+    with open(args.out, "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    print(f"scenario: {len(out['accounts'])} accounts, {len(out['buckets'])} buckets in "
+          f"{out['build_seconds']} s -> {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,596 @@
+#!/usr/bin/env python3
+"""Launch moto 5.2.5 in server mode, patched to answer like AWS where s3audit needs it.
+
+    python tests/emulator/server.py [--port 0] [--verbose] [--no-patches]
+
+Binds 127.0.0.1 only. With --port 0 (the default) the OS picks a free port.
+Prints exactly one line, ``READY http://127.0.0.1:<port>``, on stdout once the
+socket accepts connections. Exits on SIGTERM/SIGINT, and also when stdin
+reaches end-of-file *if stdin is a pipe*: a parent that spawns the launcher
+with a piped stdin (Rust ``Stdio::piped()``, Python ``stdin=PIPE``) does not
+leave it running when the parent dies. With stdin from a terminal or
+/dev/null (a shell ``&`` job, CI without stdin) only the signals stop it.
+
+Every patch below is a small function named ``patch_*``; its docstring says
+what AWS does and what moto 5.2.5 did instead. Nothing in moto is forked:
+the functions wrap moto's classes at start-up. tests/emulator/README.md lists
+them. The patches were written against moto 5.2.5 exactly (the pin in
+scripts/emulator-setup); ``check_moto_version`` refuses anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import re
+import signal
+import stat
+import sys
+import threading
+import uuid
+from typing import Any, Callable
+from urllib.parse import parse_qs
+from xml.etree import ElementTree as ET
+
+import moto
+from moto.core import serialize as moto_serialize
+from moto.core.exceptions import AccessDeniedError
+from moto.core.responses import ActionResult
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+MOTO_VERSION = "5.2.5"
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def check_moto_version() -> None:
+    if moto.__version__ != MOTO_VERSION:
+        sys.exit(
+            f"server.py: moto {moto.__version__} found, patches are for {MOTO_VERSION}; "
+            "run scripts/emulator-setup"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Patch a: XML root element names
+# ---------------------------------------------------------------------------
+
+# S3 operation -> root element the AWS SDK for Rust insists on. Taken from
+# the SDK's generated deserializers (`start_el.matches("...")` in aws-sdk-s3
+# 1.157), which follow the Smithy model's @xmlName traits. moto 5.2.5 names
+# the root "<Operation>Response" for every operation its extras file does not
+# list; botocore ignores the root, so boto3-based tests never noticed.
+S3_XML_ROOTS = {
+    "GetBucketVersioning": "VersioningConfiguration",
+    "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
+    "GetBucketNotificationConfiguration": "NotificationConfiguration",
+    # moto answers an empty notification configuration under the old
+    # operation name GetBucketNotification; the wire answer is the same.
+    "GetBucketNotification": "NotificationConfiguration",
+    "GetBucketWebsite": "WebsiteConfiguration",
+    "ListBucketInventoryConfigurations": "ListInventoryConfigurationsResult",
+}
+# S3 Control names every root "<Operation>Result" (GetAccessPointResult,
+# ListAccessPointsResult, ...), apart from payload outputs such as
+# PublicAccessBlockConfiguration, which moto already gets right, and this one:
+S3CONTROL_XML_ROOTS = {"ListStorageLensConfigurations": "ListStorageLensConfigurationResult"}
+
+
+def xml_root_for(service_id: str, operation: str) -> str | None:
+    if service_id == "S3":
+        return S3_XML_ROOTS.get(operation)
+    if service_id == "S3 Control":
+        return S3CONTROL_XML_ROOTS.get(operation, f"{operation}Result")
+    return None
+
+
+def patch_xml_roots() -> None:
+    """AWS names the XML root after the output shape's @xmlName (e.g.
+    <VersioningConfiguration>, <ListAccessPointsResult>); the Rust SDK rejects
+    any other root. moto wrote <GetBucketVersioningResponse>,
+    <ListAccessPointsResponse>, ... and,
+    for an empty result (no notification configuration, never-versioned
+    bucket), no body at all, which the SDK cannot parse either. AWS always
+    sends the root, empty if need be: we do the same for the listed
+    operations."""
+    original = moto_serialize.BaseRestSerializer._serialized_result_to_response
+
+    def serialized_result_to_response(self, resp, result, shape, serialized_result):
+        op = self.operation_model
+        root = xml_root_for(op.service_model.service_id, op.name)
+        # Payload outputs (PublicAccessBlockConfiguration, ...) are rooted by
+        # moto correctly, and outputs without body members have no body on AWS.
+        if (
+            root is None
+            or shape is None
+            or "payload" in shape.serialization
+            or not self.has_body_members(shape)
+        ):
+            return original(self, resp, result, shape, serialized_result)
+        body = serialized_result.get("body") or {}
+        self._serialize_namespace_attribute(body)
+        resp["body"] = self._serialize_body({root: body})
+        resp["headers"].update(serialized_result.get("headers", {}))
+        resp["headers"]["Content-Type"] = self.CONTENT_TYPE
+        return resp
+
+    moto_serialize.BaseRestSerializer._serialized_result_to_response = serialized_result_to_response
+
+
+def patch_access_point_policy_status() -> None:
+    """AWS's GetAccessPointPolicyStatus says whether the access point policy
+    is public. moto answers IsPublic=true for any policy; we reuse moto's own
+    bucket-policy evaluation (public = an Allow for "*" without Condition)."""
+    from moto.s3.utils import bucket_policy_is_public
+    from moto.s3control.responses import S3ControlResponse
+
+    def get_access_point_policy_status(self):
+        policy = self.backend.get_access_point_policy(self._get_param("AccountId"), self._get_param("Name"))
+        return ActionResult({"PolicyStatus": {"IsPublic": bucket_policy_is_public(policy)}})
+
+    S3ControlResponse.get_access_point_policy_status = get_access_point_policy_status
+
+
+# ---------------------------------------------------------------------------
+# Patches b, c: S3 bucket sub-resources moto lacks or drops
+# ---------------------------------------------------------------------------
+
+
+def _xml_response(root: ET.Element) -> tuple[int, dict[str, str], str]:
+    root.set("xmlns", S3_NS)
+    body = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+def _strip_ns(elem: ET.Element) -> ET.Element:
+    """Parse results carry '{ns}Tag' names; re-emit them plain under our root."""
+    for e in elem.iter():
+        e.tag = e.tag.split("}", 1)[-1]
+    return elem
+
+
+def _s3_error(code: str, message: str, status: int) -> tuple[int, dict[str, str], str]:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        f"<RequestId>{uuid.uuid4().hex}</RequestId></Error>"
+    )
+    return status, {"Content-Type": "application/xml"}, body
+
+
+def patch_s3_bucket_subresources() -> None:
+    """Wrap S3Response's bucket GET/PUT/DELETE dispatchers for the
+    sub-resources below; everything else goes to moto unchanged.
+
+    b. MFA delete. AWS stores <MfaDelete>Enabled|Disabled</MfaDelete> from
+       PutBucketVersioning (when the request carries a valid x-amz-mfa token)
+       and GetBucketVersioning returns it. moto only regex-reads <Status> and
+       never returns MfaDelete. We store it on the bucket (without checking
+       the token: the scenario has no MFA device) and add it to the answer.
+
+    c. Intelligent-Tiering configurations (?intelligent-tiering). AWS has
+       Put/Get/Delete by id and a List whose root is
+       <ListBucketIntelligentTieringConfigurationsOutput>. moto has none: the
+       GET fell through to ListObjects (root <ListBucketResult>). We keep the
+       configuration XML as sent, per bucket and id.
+
+       GetBucketRequestPayment, ListBucketMetricsConfigurations and
+       ListBucketAnalyticsConfigurations also fell through to ListObjects. We
+       answer them as AWS does for a bucket that never configured them
+       (payer BucketOwner, empty lists); Put for them is not emulated.
+    """
+    from moto.s3.responses import S3Response
+
+    get_orig = S3Response._bucket_response_get
+    put_orig = S3Response._bucket_response_put
+    delete_orig = S3Response._bucket_response_delete
+    versioning_orig = S3Response.get_bucket_versioning
+
+    def bucket(self, name):
+        return self.backend.get_bucket(name)  # raises NoSuchBucket like moto does
+
+    def tiering(self, name) -> dict[str, ET.Element]:
+        b = bucket(self, name)
+        if not hasattr(b, "s3audit_intelligent_tiering"):
+            b.s3audit_intelligent_tiering = {}
+        return b.s3audit_intelligent_tiering
+
+    def get(self, bucket_name, querystring):
+        if "intelligent-tiering" in querystring:
+            self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+            configs = tiering(self, bucket_name)
+            if "id" in querystring:
+                cfg = configs.get(querystring["id"][0])
+                if cfg is None:
+                    return _s3_error("NoSuchConfiguration", "The specified configuration does not exist.", 404)
+                return _xml_response(_strip_ns(ET.fromstring(ET.tostring(cfg))))
+            root = ET.Element("ListBucketIntelligentTieringConfigurationsOutput")
+            ET.SubElement(root, "IsTruncated").text = "false"
+            for cfg_id in sorted(configs):
+                root.append(configs[cfg_id])
+            return _xml_response(root)
+        if "requestPayment" in querystring:
+            bucket(self, bucket_name)
+            root = ET.Element("RequestPaymentConfiguration")
+            ET.SubElement(root, "Payer").text = "BucketOwner"
+            return _xml_response(root)
+        if "metrics" in querystring and "id" not in querystring:
+            bucket(self, bucket_name)
+            root = ET.Element("ListMetricsConfigurationsResult")
+            ET.SubElement(root, "IsTruncated").text = "false"
+            return _xml_response(root)
+        if "analytics" in querystring and "id" not in querystring:
+            bucket(self, bucket_name)
+            root = ET.Element("ListBucketAnalyticsConfigurationResult")
+            ET.SubElement(root, "IsTruncated").text = "false"
+            return _xml_response(root)
+        return get_orig(self, bucket_name, querystring)
+
+    def put(self, request, bucket_name, querystring):
+        if "intelligent-tiering" in querystring:
+            self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+            cfg = _strip_ns(ET.fromstring(self.body))
+            cfg_id = querystring.get("id", [cfg.findtext("Id")])[0]
+            tiering(self, bucket_name)[cfg_id] = cfg
+            return 200, {}, ""
+        if "versioning" in querystring:
+            mfa = re.search(r"<MfaDelete>(Enabled|Disabled)</MfaDelete>", self.body.decode("utf-8"))
+            response = put_orig(self, request, bucket_name, querystring)
+            if mfa and response[0] == 200:
+                bucket(self, bucket_name).s3audit_mfa_delete = mfa.group(1)
+            return response
+        return put_orig(self, request, bucket_name, querystring)
+
+    def delete(self, bucket_name, querystring):
+        if "intelligent-tiering" in querystring:
+            self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+            tiering(self, bucket_name).pop(querystring.get("id", [""])[0], None)
+            return 204, {}, ""
+        return delete_orig(self, bucket_name, querystring)
+
+    def get_bucket_versioning(self):
+        status, headers, body = versioning_orig(self)
+        mfa = getattr(bucket(self, self.bucket_name), "s3audit_mfa_delete", None)
+        if mfa:
+            body = body.replace("</VersioningConfiguration>", f"<MfaDelete>{mfa}</MfaDelete></VersioningConfiguration>")
+            body = re.sub(r"<VersioningConfiguration([^>]*)/>", rf"<VersioningConfiguration\1><MfaDelete>{mfa}</MfaDelete></VersioningConfiguration>", body)
+        return status, headers, body
+
+    S3Response._bucket_response_get = get
+    S3Response._bucket_response_put = put
+    S3Response._bucket_response_delete = delete
+    S3Response.get_bucket_versioning = get_bucket_versioning
+
+
+# ---------------------------------------------------------------------------
+# Patch e: sts:AssumeRole honours the role's existence and trust policy
+# ---------------------------------------------------------------------------
+
+
+def _trust_allows(doc: dict[str, Any], caller_account: str, external_id: str | None) -> bool:
+    """A deliberately small evaluation of a role trust policy: an Allow
+    statement for sts:AssumeRole whose AWS principal is "*", the caller's
+    account id, arn:aws:iam::<caller>:root, or any ARN in the caller's account
+    (AWS would demand the exact user/role ARN; we do not know which principal
+    moto's access key stands for), and whose StringEquals sts:ExternalId, if
+    any, matches. Explicit Deny statements and other conditions are ignored."""
+    statements = doc.get("Statement", [])
+    for st in statements if isinstance(statements, list) else [statements]:
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if st.get("Effect") != "Allow" or not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        principal = st.get("Principal", {})
+        aws = principal if principal == "*" else principal.get("AWS", [])
+        aws = [aws] if isinstance(aws, str) else aws
+        if not any(p == "*" or p == caller_account or p.split(":")[4:5] == [caller_account] for p in aws):
+            continue
+        wanted = st.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+        if wanted is not None and external_id not in ([wanted] if isinstance(wanted, str) else wanted):
+            continue
+        return True
+    return False
+
+
+def patch_sts_assume_role() -> None:
+    """AWS refuses AssumeRole (403 AccessDenied, "User: ... is not
+    authorized to perform: sts:AssumeRole on resource: ...") when the role
+    does not exist or its trust policy does not trust the caller. moto 5.2.5
+    hands out credentials for any role ARN, even one that does not exist (it
+    checks trust only with IAM enforcement on, and then only for a role in
+    the caller's own account). s3audit must report such accounts as not
+    scanned, so the emulator needs a way to refuse: we check existence and
+    trust (see _trust_allows). Organizations.CreateAccount in moto already
+    creates OrganizationAccountAccessRole trusting the management account,
+    as AWS does, so the default crawl works unchanged."""
+    from moto.iam.models import iam_backends
+    from moto.sts.responses import TokenResponse
+
+    original = TokenResponse.assume_role
+
+    def assume_role(self):
+        role_arn = self._get_param("RoleArn") or ""
+        match = re.match(r"^arn:aws[\w-]*:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$", role_arn)
+        allowed = False
+        if match:
+            account, name = match.groups()
+            role = next((r for r in iam_backends[account]["global"].get_roles() if r.name == name), None)
+            if role is not None:
+                try:
+                    doc = json.loads(role.assume_role_policy_document)
+                except ValueError:
+                    doc = {}
+                allowed = _trust_allows(doc, self.current_account, self._get_param("ExternalId"))
+        if not allowed:
+            raise AccessDeniedError(
+                user_arn=f"arn:aws:iam::{self.current_account}:root",
+                action=f"sts:AssumeRole on resource: {role_arn}",
+            )
+        return original(self)
+
+    TokenResponse.assume_role = assume_role
+
+
+# ---------------------------------------------------------------------------
+# Patch d: a minimal Access Analyzer (moto has none)
+# ---------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AccessAnalyzer:
+    """In-memory Access Analyzer, REST-JSON like AWS, enough for s3audit:
+    CreateAnalyzer (PUT /analyzer), ListAnalyzers (GET /analyzer?type=),
+    GetAnalyzer (GET /analyzer/{name}), ListFindings (POST /finding),
+    ListFindingsV2 (POST /findingv2), GetFinding (GET /finding/{id}),
+    GetFindingV2 (GET /findingv2/{id}). Analyzers live per (account, region),
+    the account being the one moto maps the request's access key to. Findings
+    are added by the scenario through POST /_s3audit/access-analyzer/findings
+    (see add_finding). No IAM check is made on these calls."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.analyzers: dict[str, dict[str, Any]] = {}  # arn -> analyzer summary
+        self.findings: dict[str, list[dict[str, Any]]] = {}  # analyzer arn -> findings
+
+    # -- request plumbing --------------------------------------------------
+    def handle(self, request: Request, account: str, region: str) -> Response:
+        path, method = request.path, request.method
+        body = request.get_json(silent=True) or {}
+        try:
+            with self.lock:
+                if path == "/analyzer" and method == "PUT":
+                    return self.create_analyzer(body, account, region)
+                if path == "/analyzer" and method == "GET":
+                    return self.list_analyzers(request.args, account, region)
+                if path.startswith("/analyzer/") and method == "GET":
+                    return self.get_analyzer(path.split("/", 2)[2], account, region)
+                if path in ("/finding", "/findingv2") and method == "POST":
+                    return self.list_findings(body, account, v2=path.endswith("v2"))
+                m = re.fullmatch(r"/finding(v2)?/([^/]+)", path)
+                if m and method == "GET":
+                    return self.get_finding(request.args.get("analyzerArn", ""), m.group(2), account, v2=bool(m.group(1)))
+        except KeyError as e:
+            return self.error("ValidationException", f"missing {e}", 400)
+        return self.error("ValidationException", f"{method} {path} is not emulated", 400)
+
+    @staticmethod
+    def json(data: dict[str, Any], status: int = 200) -> Response:
+        return Response(json.dumps(data), status=status, content_type="application/json")
+
+    @staticmethod
+    def error(code: str, message: str, status: int) -> Response:
+        # The Rust SDK reads the code from x-amzn-errortype first.
+        r = AccessAnalyzer.json({"message": message}, status)
+        r.headers["x-amzn-errortype"] = code
+        return r
+
+    def analyzer_for(self, arn: str, account: str) -> dict[str, Any] | None:
+        a = self.analyzers.get(arn)
+        return a if a is not None and a["_account"] == account else None
+
+    @staticmethod
+    def public(a: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in a.items() if not k.startswith("_")}
+
+    # -- operations --------------------------------------------------------
+    def create_analyzer(self, body, account, region) -> Response:
+        name = body["analyzerName"]
+        arn = f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}"
+        if arn in self.analyzers:
+            return self.error("ConflictException", f"Analyzer {name} already exists", 409)
+        self.analyzers[arn] = {
+            "arn": arn, "name": name, "type": body.get("type", "ACCOUNT"),
+            "createdAt": _now(), "status": "ACTIVE", "tags": body.get("tags", {}),
+            "_account": account, "_region": region,
+        }
+        self.findings[arn] = []
+        return self.json({"arn": arn})
+
+    def list_analyzers(self, args, account, region) -> Response:
+        wanted = args.get("type")
+        found = [
+            self.public(a) for a in self.analyzers.values()
+            if a["_account"] == account and a["_region"] == region and (wanted is None or a["type"] == wanted)
+        ]
+        return self.json(self.page(found, args.get("maxResults"), args.get("nextToken"), "analyzers"))
+
+    def get_analyzer(self, name, account, region) -> Response:
+        a = self.analyzer_for(f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}", account)
+        if a is None:
+            return self.error("ResourceNotFoundException", f"Analyzer {name} not found", 404)
+        return self.json({"analyzer": self.public(a)})
+
+    def list_findings(self, body, account, v2: bool) -> Response:
+        if self.analyzer_for(body["analyzerArn"], account) is None:
+            return self.error("ResourceNotFoundException", "Analyzer not found", 404)
+        found = [f for f in self.findings[body["analyzerArn"]] if self.matches(f, body.get("filter") or {})]
+        shaped = [self.summary(f, v2) for f in found]
+        return self.json(self.page(shaped, body.get("maxResults"), body.get("nextToken"), "findings"))
+
+    def get_finding(self, analyzer_arn, finding_id, account, v2: bool) -> Response:
+        if self.analyzer_for(analyzer_arn, account) is None:
+            return self.error("ResourceNotFoundException", "Analyzer not found", 404)
+        f = next((f for f in self.findings[analyzer_arn] if f["id"] == finding_id), None)
+        if f is None:
+            return self.error("ResourceNotFoundException", f"Finding {finding_id} not found", 404)
+        if not v2:
+            return self.json({"finding": self.summary(f, v2=False)})
+        details = {k: f[k] for k in ("action", "condition", "isPublic", "principal", "sources") if k in f}
+        return self.json({**self.summary(f, v2=True), "findingDetails": [{"externalAccessDetails": details}]})
+
+    @staticmethod
+    def summary(f: dict[str, Any], v2: bool) -> dict[str, Any]:
+        common = ("id", "resource", "resourceType", "resourceOwnerAccount", "status", "createdAt", "analyzedAt", "updatedAt")
+        extra = ("findingType",) if v2 else ("principal", "action", "isPublic", "condition", "sources")
+        return {k: f[k] for k in common + extra if k in f}
+
+    @staticmethod
+    def matches(f: dict[str, Any], flt: dict[str, Any]) -> bool:
+        """Filter criteria as AWS takes them: {"field": {"eq"|"neq"|"contains": [..], "exists": bool}}."""
+        for field, crit in flt.items():
+            value = f.get(field)
+            value_s = json.dumps(value) if isinstance(value, bool) else str(value)
+            if "eq" in crit and value_s not in [str(v).lower() if isinstance(value, bool) else str(v) for v in crit["eq"]]:
+                return False
+            if "neq" in crit and value_s in [str(v) for v in crit["neq"]]:
+                return False
+            if "contains" in crit and not any(str(v) in value_s for v in crit["contains"]):
+                return False
+            if "exists" in crit and (value is not None) != crit["exists"]:
+                return False
+        return True
+
+    @staticmethod
+    def page(items: list, max_results, token, key: str) -> dict[str, Any]:
+        start = int(token or 0)
+        size = int(max_results or 100)
+        out: dict[str, Any] = {key: items[start:start + size]}
+        if start + size < len(items):
+            out["nextToken"] = str(start + size)
+        return out
+
+    def add_finding(self, body: dict[str, Any]) -> Response:
+        """POST /_s3audit/access-analyzer/findings (launcher-only, unsigned):
+        {"analyzerArn": ..., "resource": "arn:aws:s3:::bucket", and optionally
+        resourceType (AWS::S3::Bucket), resourceOwnerAccount (the analyzer's
+        account), status (ACTIVE), isPublic (true), principal ({"AWS": "*"}),
+        action (["s3:GetObject"]), condition ({}), findingType
+        (ExternalAccess)} -> {"id": ...}."""
+        with self.lock:
+            a = self.analyzers.get(body.get("analyzerArn", ""))
+            if a is None:
+                return self.error("ResourceNotFoundException", "Analyzer not found", 404)
+            now = _now()
+            finding = {
+                "id": str(uuid.uuid4()), "resourceType": "AWS::S3::Bucket",
+                "resourceOwnerAccount": a["_account"], "status": "ACTIVE", "isPublic": True,
+                "principal": {"AWS": "*"}, "action": ["s3:GetObject"], "condition": {},
+                "findingType": "ExternalAccess", "createdAt": now, "analyzedAt": now, "updatedAt": now,
+                **body,
+            }
+            del finding["analyzerArn"]
+            self.findings[a["arn"]].append(finding)
+            return self.json({"id": finding["id"]})
+
+
+# ---------------------------------------------------------------------------
+# The WSGI app: our routes in front of moto's dispatcher
+# ---------------------------------------------------------------------------
+
+CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class LauncherApp:
+    """Requests signed for service `access-analyzer` (the SigV4 credential
+    scope is the only thing that tells services apart when every SDK client
+    shares one endpoint URL) and the launcher's /_s3audit/ paths are answered
+    here; everything else goes to moto."""
+
+    def __init__(self, moto_app: Callable, analyzer: AccessAnalyzer) -> None:
+        self.moto_app = moto_app
+        self.analyzer = analyzer
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+            self.analyzer.reset()  # keep our state in step with moto's reset
+        if path == "/_s3audit/access-analyzer/findings":
+            request = Request(environ)
+            return self.analyzer.add_finding(request.get_json(force=True))(environ, start_response)
+        scope = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope and scope.group(3) == "access-analyzer":
+            from moto.iam.models import get_account_id_from
+
+            request = Request(environ)
+            account = request.headers.get("x-moto-account-id") or get_account_id_from(scope.group(1))
+            return self.analyzer.handle(request, account, scope.group(2))(environ, start_response)
+        return self.moto_app(environ, start_response)
+
+
+def apply_patches() -> None:
+    patch_xml_roots()
+    patch_access_point_policy_status()
+    patch_s3_bucket_subresources()
+    patch_sts_assume_role()
+
+
+def stdin_is_pipe() -> bool:
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="0 = a free port chosen by the OS")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--no-patches", action="store_true", help="plain moto (to compare)")
+    args = parser.parse_args()
+
+    check_moto_version()
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if not args.no_patches:
+        apply_patches()
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    app = LauncherApp(moto_app, AccessAnalyzer()) if not args.no_patches else moto_app
+    # make_server binds and listens before returning, so READY is true as soon
+    # as it is printed. threaded=True: one thread per connection, as moto's
+    # own ThreadedMotoServer does.
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    stop = threading.Event()
+
+    def request_stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    if stdin_is_pipe():
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"READY http://127.0.0.1:{server.server_port}", flush=True)
+    while not stop.wait(0.5):  # a timed wait lets signal handlers run promptly
+        pass
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
