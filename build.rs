@@ -19,7 +19,12 @@ fn array(name: &str, dir: &Path) -> String {
     let mut out = format!("pub static {name}: &[(&str, &str)] = &[\n");
     for file in yaml_files(dir) {
         let path = dir.join(&file);
-        writeln!(out, "    ({file:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({file:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     out

@@ -24,7 +24,11 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "s3audit", version, about = "Compliance auditor for Amazon S3 across an AWS Organization")]
+#[command(
+    name = "s3audit",
+    version,
+    about = "Compliance auditor for Amazon S3 across an AWS Organization"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -115,7 +119,12 @@ pub struct ReportArgs {
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dir: Option<PathBuf>,
     /// Report formats, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "console,json,sarif")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "console,json,sarif"
+    )]
     pub format: Vec<Format>,
     /// Where `s3audit.json` and `s3audit.sarif` are written.
     #[arg(long, value_name = "DIR", default_value = "out")]
@@ -195,8 +204,8 @@ pub fn write_reports(results: &Results, rules: &RuleSet, args: &ReportArgs) -> R
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut writer = std::io::BufWriter::new(file);
     serde_json::to_writer_pretty(&mut writer, value)
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -244,8 +253,14 @@ fn rules_command(command: RulesCommand) -> Result<u8> {
             let rule = rules
                 .get(&id)
                 .with_context(|| format!("no rule `{id}`; `s3audit rules list` lists them"))?;
-            print!("{}", report::sarif::help_markdown(rule, &rules.mappings(&rule.id)));
-            println!("\n## Condition (CEL, true when compliant)\n```\n{}\n```", rule.condition.source.trim());
+            print!(
+                "{}",
+                report::sarif::help_markdown(rule, &rules.mappings(&rule.id))
+            );
+            println!(
+                "\n## Condition (CEL, true when compliant)\n```\n{}\n```",
+                rule.condition.source.trim()
+            );
             if let Some(applies_if) = &rule.applies_if {
                 println!("\n## Applies if\n```\n{}\n```", applies_if.source.trim());
             }

@@ -119,7 +119,8 @@ pub struct AnalyzedBucket {
 }
 
 pub const ALL_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-pub const AUTHENTICATED_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+pub const AUTHENTICATED_USERS_URI: &str =
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
 pub fn analyze_bucket(account: &Account, bucket: &Bucket, partition: &str) -> AnalyzedBucket {
     let mut unreadable = Vec::new();
@@ -142,10 +143,9 @@ pub fn analyze_bucket(account: &Account, bucket: &Bucket, partition: &str) -> An
             }
         },
     };
-    let via_policy = (policy.public_read || policy.public_write)
-        && !public_access_block.restrict_public_buckets;
-    let via_acl =
-        (acl.public_read || acl.public_write) && !public_access_block.ignore_public_acls;
+    let via_policy =
+        (policy.public_read || policy.public_write) && !public_access_block.restrict_public_buckets;
+    let via_acl = (acl.public_read || acl.public_write) && !public_access_block.ignore_public_acls;
     let exposure = Exposure {
         public_read: (policy.public_read && via_policy) || (acl.public_read && via_acl),
         public_write: (policy.public_write && via_policy) || (acl.public_write && via_acl),
@@ -332,7 +332,10 @@ mod tests {
                "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}}]}"#,
         ));
         assert!(!f.policy.public_read && !f.policy.public_write);
-        assert_eq!(f.policy.restricted_statements[0].restricted_by, ["aws:PrincipalOrgID"]);
+        assert_eq!(
+            f.policy.restricted_statements[0].restricted_by,
+            ["aws:PrincipalOrgID"]
+        );
     }
 
     #[test]
@@ -404,7 +407,10 @@ mod tests {
         assert!(policy::wildcard_match("s3:Get*", "s3:GetObject"));
         assert!(policy::wildcard_match("S3:*", "s3:anything"));
         assert!(!policy::wildcard_match("s3:Get*", "s3:PutObject"));
-        assert!(policy::wildcard_match("arn:aws:s3:::b*", "arn:aws:s3:::b/x"));
+        assert!(policy::wildcard_match(
+            "arn:aws:s3:::b*",
+            "arn:aws:s3:::b/x"
+        ));
         assert!(policy::wildcard_match("s3:?etObject", "s3:GetObject"));
     }
 }

@@ -110,7 +110,9 @@ fn parse_statement(index: usize, value: &Value) -> Result<Statement, String> {
         };
         for (operator, keys) in operators {
             let Value::Object(keys) = keys else {
-                return Err(format!("statement {label}: condition {operator} is not an object"));
+                return Err(format!(
+                    "statement {label}: condition {operator} is not an object"
+                ));
             };
             for (key, values) in keys {
                 conditions.push(Condition {
@@ -229,12 +231,10 @@ impl Condition {
         );
         positive
             && !self.values.is_empty()
-            && self.values.iter().all(|v| {
-                !v.contains('*')
-                    && !v.contains("${")
-                    && v != "0.0.0.0/0"
-                    && v != "::/0"
-            })
+            && self
+                .values
+                .iter()
+                .all(|v| !v.contains('*') && !v.contains("${") && v != "0.0.0.0/0" && v != "::/0")
     }
 
     pub fn is_network_only(&self) -> bool {
@@ -270,7 +270,10 @@ impl Statement {
 
     pub fn covers_resource(&self, resource: &str) -> bool {
         if !self.not_resources.is_empty() {
-            return !self.not_resources.iter().any(|p| wildcard_match(p, resource));
+            return !self
+                .not_resources
+                .iter()
+                .any(|p| wildcard_match(p, resource));
         }
         self.resources.iter().any(|p| wildcard_match(p, resource))
     }

@@ -25,13 +25,21 @@ pub fn render(results: &Results) -> String {
     let by_severity: Vec<String> = Severity::ALL
         .iter()
         .map(|sev| {
-            let n = s.findings_by_severity.get(sev.as_str()).copied().unwrap_or(0);
+            let n = s
+                .findings_by_severity
+                .get(sev.as_str())
+                .copied()
+                .unwrap_or(0);
             format!("{} {n}", sev.as_str())
         })
         .collect();
     let _ = writeln!(out, "  findings by severity: {}", by_severity.join(", "));
 
-    let failed_accounts: Vec<_> = results.accounts.iter().filter(|a| a.status == "failed").collect();
+    let failed_accounts: Vec<_> = results
+        .accounts
+        .iter()
+        .filter(|a| a.status == "failed")
+        .collect();
     if !failed_accounts.is_empty() {
         let _ = writeln!(out, "\nAccounts not audited ({}):", failed_accounts.len());
         for account in failed_accounts {

@@ -192,7 +192,11 @@ impl Results {
                         severity: rule.severity,
                         title: rule.title.clone(),
                         message: rule.message.clone(),
-                        fingerprint: fingerprint(&rule.id, &snapshot.partition, &evaluation.resource),
+                        fingerprint: fingerprint(
+                            &rule.id,
+                            &snapshot.partition,
+                            &evaluation.resource,
+                        ),
                         resource: evaluation.resource.clone(),
                     });
                 }
@@ -218,13 +222,20 @@ impl Results {
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
                 .then_with(|| a.resource.cmp(&b.resource))
         });
-        unknown.sort_by(|a, b| a.rule_id.cmp(&b.rule_id).then_with(|| a.resource.cmp(&b.resource)));
+        unknown.sort_by(|a, b| {
+            a.rule_id
+                .cmp(&b.rule_id)
+                .then_with(|| a.resource.cmp(&b.resource))
+        });
 
         let accounts = snapshot
             .accounts
             .iter()
             .map(|account| {
-                let (findings, unknown) = per_account.get(account.id.as_str()).copied().unwrap_or((0, 0));
+                let (findings, unknown) = per_account
+                    .get(account.id.as_str())
+                    .copied()
+                    .unwrap_or((0, 0));
                 let mut problems = Vec::new();
                 let status = match &account.access {
                     AccountAccess::Failed { code, message, .. } => {
@@ -239,7 +250,11 @@ impl Results {
                         if let Some((_, failure)) = account.buckets.failure() {
                             problems.push(format!("ListBuckets failed: {}", failure.message));
                         }
-                        if problems.is_empty() && unknown == 0 { "audited" } else { "partial" }
+                        if problems.is_empty() && unknown == 0 {
+                            "audited"
+                        } else {
+                            "partial"
+                        }
                     }
                 };
                 let buckets = match &account.buckets {

@@ -171,7 +171,11 @@ fn location(resource: &ResourceRef) -> Location {
     Location::builder()
         .physical_location(
             PhysicalLocation::builder()
-                .artifact_location(ArtifactLocation::builder().uri(resource_uri(resource)).build())
+                .artifact_location(
+                    ArtifactLocation::builder()
+                        .uri(resource_uri(resource))
+                        .build(),
+                )
                 .region(Region::builder().start_line(1).build())
                 .build(),
         )
@@ -258,13 +262,24 @@ pub fn render(results: &Results, rules: &RuleSet) -> serde_json::Value {
                 .build()
         })
         .collect();
-    let account_notifications = results.accounts.iter().filter(|a| a.status == "failed").map(|a| {
-        Notification::builder()
-            .message(text(format!("account {} was not audited: {}", a.id, a.problems.join("; "))))
-            .level(json!("error"))
-            .build()
-    });
-    let notifications: Vec<Notification> = notifications.into_iter().chain(account_notifications).collect();
+    let account_notifications = results
+        .accounts
+        .iter()
+        .filter(|a| a.status == "failed")
+        .map(|a| {
+            Notification::builder()
+                .message(text(format!(
+                    "account {} was not audited: {}",
+                    a.id,
+                    a.problems.join("; ")
+                )))
+                .level(json!("error"))
+                .build()
+        });
+    let notifications: Vec<Notification> = notifications
+        .into_iter()
+        .chain(account_notifications)
+        .collect();
 
     let run = Run::builder()
         .tool(
@@ -280,7 +295,11 @@ pub fn render(results: &Results, rules: &RuleSet) -> serde_json::Value {
                 )
                 .build(),
         )
-        .automation_details(RunAutomationDetails::builder().id("s3audit/organization/").build())
+        .automation_details(
+            RunAutomationDetails::builder()
+                .id("s3audit/organization/")
+                .build(),
+        )
         .invocations(vec![
             Invocation::builder()
                 .execution_successful(true)
@@ -310,7 +329,10 @@ mod tests {
             name: "my.bucket name".into(),
             arn: "arn:aws:s3:::my.bucket name".into(),
         };
-        assert_eq!(resource_uri(&resource), "aws/123456789012/s3/my.bucket%20name");
+        assert_eq!(
+            resource_uri(&resource),
+            "aws/123456789012/s3/my.bucket%20name"
+        );
     }
 
     #[test]

@@ -102,10 +102,16 @@ impl Walker<'_> {
                         } else {
                             format!("known fields: {}", known.join(", "))
                         };
-                        Err(self.error(
+                        let mut error = self.error(
                             node,
-                            format!("no field `{}` here in the snapshot model ({help})", select.field),
-                        ))
+                            format!(
+                                "no field `{}` here in the snapshot model ({help})",
+                                select.field
+                            ),
+                        );
+                        // The node starts at the `.`; point at the field name after it.
+                        error.offset += 1;
+                        Err(error)
                     }
                 }
             }
@@ -216,9 +222,17 @@ mod tests {
 
     #[test]
     fn a_misspelled_field_is_found_with_its_offset() {
-        let err = check("bucket.versioning.statuss == 'Enabled'", ResourceKind::Bucket).unwrap_err();
-        assert!(err.message.contains("no field `statuss`"), "{}", err.message);
-        assert_eq!(err.offset, 17);
+        let err = check(
+            "bucket.versioning.statuss == 'Enabled'",
+            ResourceKind::Bucket,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("no field `statuss`"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.offset, 18);
     }
 
     #[test]
@@ -239,11 +253,19 @@ mod tests {
     #[test]
     fn account_rules_cannot_read_buckets() {
         let err = check("bucket.name == 'x'", ResourceKind::Account).unwrap_err();
-        assert!(err.message.contains("unknown variable `bucket`"), "{}", err.message);
+        assert!(
+            err.message.contains("unknown variable `bucket`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn map_keys_and_indexes_are_free() {
-        check("'env' in bucket.tags && bucket.tags['env'] == 'prod'", ResourceKind::Bucket).unwrap();
+        check(
+            "'env' in bucket.tags && bucket.tags['env'] == 'prod'",
+            ResourceKind::Bucket,
+        )
+        .unwrap();
     }
 }

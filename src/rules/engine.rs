@@ -13,10 +13,14 @@ use serde::{Deserialize, Serialize};
 use super::{Rule, RuleSet};
 use crate::analyze::{AnalyzedBucket, analyze_bucket};
 use crate::rules::file::ResourceKind;
-use crate::snapshot::{Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot};
+use crate::snapshot::{
+    Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot,
+};
 
 /// The resource an outcome is about.
-#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRef {
     pub kind: ResourceKind,
@@ -165,7 +169,8 @@ pub(crate) fn evaluate_rule(
     scope: &Context,
     failure_of: impl Fn(&str) -> Option<UnknownReason>,
 ) -> Outcome {
-    let unreadable: Vec<UnknownReason> = rule.requires.iter().filter_map(|s| failure_of(s)).collect();
+    let unreadable: Vec<UnknownReason> =
+        rule.requires.iter().filter_map(|s| failure_of(s)).collect();
     if !unreadable.is_empty() {
         return Outcome::Unknown(unreadable);
     }
@@ -185,7 +190,11 @@ pub(crate) fn evaluate_rule(
 
 /// A CEL program that must produce a bool. A runtime error (e.g. a field of an absent
 /// section) makes the outcome unknown rather than guessing pass or fail.
-fn run(expression: &super::Expression, scope: &Context, field: &str) -> Result<bool, UnknownReason> {
+fn run(
+    expression: &super::Expression,
+    scope: &Context,
+    field: &str,
+) -> Result<bool, UnknownReason> {
     match expression.program.execute(scope) {
         Ok(Value::Bool(b)) => Ok(b),
         Ok(other) => Err(UnknownReason {
@@ -242,7 +251,9 @@ fn section_failure(
         _ => return None,
     };
     let (_, found) = sections.into_iter().find(|(n, _)| *n == name)?;
-    found.failure().map(|(state, failure)| reason(state, failure))
+    found
+        .failure()
+        .map(|(state, failure)| reason(state, failure))
 }
 
 /// What the engine needs of any section, whatever its value type.
@@ -310,7 +321,9 @@ fn object(fields: Vec<(&str, Value)>) -> Value {
 }
 
 fn optional_string(value: &Option<String>) -> Value {
-    value.as_ref().map_or(Value::Null, |s| Value::from(s.as_str()))
+    value
+        .as_ref()
+        .map_or(Value::Null, |s| Value::from(s.as_str()))
 }
 
 pub(crate) fn bucket_view(bucket: &Bucket, partition: &str) -> Value {
@@ -320,7 +333,11 @@ pub(crate) fn bucket_view(bucket: &Bucket, partition: &str) -> Value {
         ("arn", Value::from(bucket.arn(partition))),
         ("creation_date", optional_string(&bucket.creation_date)),
     ];
-    fields.extend(bucket_sections(bucket).into_iter().map(|(n, s)| (n, s.to_cel())));
+    fields.extend(
+        bucket_sections(bucket)
+            .into_iter()
+            .map(|(n, s)| (n, s.to_cel())),
+    );
     object(fields)
 }
 
@@ -329,7 +346,11 @@ pub(crate) fn account_view(account: &Account) -> Value {
         ("id", Value::from(account.id.as_str())),
         ("name", optional_string(&account.name)),
     ];
-    fields.extend(account_sections(account).into_iter().map(|(n, s)| (n, s.to_cel())));
+    fields.extend(
+        account_sections(account)
+            .into_iter()
+            .map(|(n, s)| (n, s.to_cel())),
+    );
     object(fields)
 }
 

@@ -58,8 +58,11 @@ fn run_one(rule: &Rule, example: &Example) -> Result<(), String> {
         .map_err(|e| format!("its `account` is not a valid snapshot account: {e}"))?;
     let bucket: Option<Bucket> = match rule.resource {
         ResourceKind::Bucket => Some(
-            merged(Bucket::all_absent("example-bucket", "us-east-1"), &example.bucket)
-                .map_err(|e| format!("its `bucket` is not a valid snapshot bucket: {e}"))?,
+            merged(
+                Bucket::all_absent("example-bucket", "us-east-1"),
+                &example.bucket,
+            )
+            .map_err(|e| format!("its `bucket` is not a valid snapshot bucket: {e}"))?,
         ),
         ResourceKind::Account if example.bucket.is_some() => {
             return Err("an account rule's example cannot have a `bucket`".into());

@@ -239,7 +239,11 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
     if raw.id != file_stem(&source.path) {
         return Err(field_error(
             "id",
-            format!("`{}` must equal the file name `{}`", raw.id, file_stem(&source.path)),
+            format!(
+                "`{}` must equal the file name `{}`",
+                raw.id,
+                file_stem(&source.path)
+            ),
         ));
     }
     let known_sections: Vec<String> = match raw.resource {
@@ -272,11 +276,21 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
             });
             let (line, column) = position.map(text, line, column);
             let message = first.map_or_else(|| errors.to_string(), |e| e.msg.clone());
-            RuleFileError::at(source, line, column, format!("field `{field}`: CEL syntax error: {message}"))
+            RuleFileError::at(
+                source,
+                line,
+                column,
+                format!("field `{field}`: CEL syntax error: {message}"),
+            )
         })?;
         let reads = check::check_expression(&program, raw.resource, shapes).map_err(|e| {
             let (line, column) = position.map_offset(text, e.offset);
-            RuleFileError::at(source, line, column, format!("field `{field}`: {}", e.message))
+            RuleFileError::at(
+                source,
+                line,
+                column,
+                format!("field `{field}`: {}", e.message),
+            )
         })?;
         if let Some(missing) = reads.sections.iter().find(|s| !raw.requires.contains(s)) {
             let (line, column) = position.key_position();
@@ -314,4 +328,89 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
         examples: raw.examples,
         source: source.path.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn embedded() -> RuleSet {
+        RuleSet::load(None).expect("the embedded rules load")
+    }
+
+    #[test]
+    fn every_embedded_rule_has_pass_fail_and_unknown_examples() {
+        for rule in &embedded().rules {
+            let covered = examples::covered_outcomes(rule);
+            for needed in [OutcomeKind::Pass, OutcomeKind::Fail, OutcomeKind::Unknown] {
+                assert!(
+                    covered.contains(&needed),
+                    "{} has no {needed:?} example",
+                    rule.id
+                );
+            }
+            if rule.applies_if.is_some() {
+                assert!(
+                    covered.contains(&OutcomeKind::NotApplicable),
+                    "{} has `applies_if` but no not_applicable example",
+                    rule.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_embedded_rule_is_documented_and_every_example_holds() {
+        let rules = embedded();
+        for rule in &rules.rules {
+            let docs = &rule.docs;
+            for (field, text) in [
+                ("title", &rule.title),
+                ("message", &rule.message),
+                ("docs.what", &docs.what),
+                ("docs.why", &docs.why),
+                ("docs.remediation.console", &docs.remediation.console),
+                ("docs.remediation.cli", &docs.remediation.cli),
+                ("docs.remediation.terraform", &docs.remediation.terraform),
+            ] {
+                assert!(!text.trim().is_empty(), "{}: {field} is empty", rule.id);
+            }
+            assert!(!rule.references.is_empty(), "{} has no references", rule.id);
+        }
+        let report = examples::run_all(&rules);
+        assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    }
+
+    #[test]
+    fn frameworks_map_rules_and_list_manual_requirements() {
+        let rules = embedded();
+        assert!(rules.frameworks.iter().any(|f| f.id == "aws-fsbp"));
+        for framework in &rules.frameworks {
+            for requirement in &framework.requirements {
+                if requirement.rules.is_empty() {
+                    assert!(
+                        requirement.manual_reason.is_some(),
+                        "{} {} is manual without a reason",
+                        framework.id,
+                        requirement.id
+                    );
+                }
+            }
+        }
+        assert!(
+            rules
+                .mappings("bucket-public-access-block-disabled")
+                .contains(&("aws-fsbp", "S3.8"))
+        );
+    }
+
+    #[test]
+    fn a_framework_naming_a_missing_rule_is_refused() {
+        let framework = RuleSource {
+            path: "f.yaml".into(),
+            text: "id: f\nname: F\nversion: '1'\nrequirements:\n  - {id: R1, title: T, rules: [no-such-rule]}\n".into(),
+        };
+        let err = RuleSet::from_sources(Vec::new(), vec![framework]).unwrap_err();
+        assert!(err.to_string().contains("no-such-rule"), "{err}");
+    }
 }

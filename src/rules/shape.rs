@@ -199,7 +199,14 @@ mod tests {
         assert_eq!(grants.element().field("permission"), Some(Shape::Scalar));
         let tags = shapes.bucket.field("tags").unwrap();
         assert_eq!(tags.field("anything"), Some(Shape::Scalar));
-        assert!(shapes.facts.field("exposure").unwrap().field("public_read").is_some());
+        assert!(
+            shapes
+                .facts
+                .field("exposure")
+                .unwrap()
+                .field("public_read")
+                .is_some()
+        );
         let account_sections: Vec<String> = shapes.account.field_names();
         assert!(account_sections.contains(&"trails".to_string()));
         assert!(!account_sections.contains(&"buckets".to_string()));

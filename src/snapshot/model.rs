@@ -1,5 +1,8 @@
 //! The serde types of snapshot v1. Field names are the JSON names and the names rules use in
 //! CEL (`bucket.versioning.status`), so renaming a field is a breaking change of both.
+//!
+//! Optional fields are written as `null`, never left out: CEL then sees `null` for them
+//! (a left-out key would be an evaluation error in CEL, not a value to compare).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +18,7 @@ pub enum Section<T> {
     /// AWS said the configuration does not exist (e.g. `NoSuchBucketPolicy`), or the
     /// crawler did not ask because it cannot exist (no policy status without a policy).
     Absent {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         code: Option<String>,
     },
     /// AWS refused the read (AccessDenied, HTTP 403).
@@ -29,7 +32,7 @@ pub enum Section<T> {
 #[serde(deny_unknown_fields)]
 pub struct ReadFailure {
     /// The AWS error code when AWS gave one (JSON services answer 403 with none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub code: Option<String>,
     pub message: String,
 }
@@ -91,7 +94,7 @@ pub struct Snapshot {
     /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`), used to build ARNs.
     pub partition: String,
     /// The organization, when the crawl was `--org`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub organization: Option<Organization>,
     pub accounts: Vec<Account>,
     /// Every AWS operation the crawler called, with the number of calls.
@@ -119,7 +122,7 @@ pub struct Organization {
 pub struct Account {
     /// The 12-digit account id.
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub name: Option<String>,
     /// How the crawler got in, or why it could not.
     pub access: AccountAccess,
@@ -145,9 +148,9 @@ pub enum AccountAccess {
     AssumedRole { role_arn: String },
     /// The account could not be entered; nothing else in it was read.
     Failed {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         role_arn: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         code: Option<String>,
         message: String,
     },
@@ -179,7 +182,7 @@ pub struct AccessPoint {
     pub bucket: String,
     /// `Internet` or `VPC`.
     pub network_origin: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub vpc_id: Option<String>,
     pub public_access_block: Section<PublicAccessBlock>,
     /// The access point policy document, as AWS returned it.
@@ -220,7 +223,7 @@ pub struct Trail {
     pub home_region: String,
     pub is_multi_region: bool,
     pub is_organization_trail: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub s3_bucket_name: Option<String>,
     pub event_selectors: Section<EventSelectors>,
 }
@@ -253,7 +256,7 @@ pub struct DataResource {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AdvancedEventSelector {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub name: Option<String>,
     pub field_selectors: Vec<AdvancedFieldSelector>,
 }
@@ -283,7 +286,7 @@ pub struct Bucket {
     pub name: String,
     /// The bucket's region (`GetBucketLocation`, `us-east-1` for the empty constraint).
     pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub creation_date: Option<String>,
     /// The bucket policy document, as AWS returned it.
     pub policy: Section<String>,
@@ -346,7 +349,7 @@ pub struct PolicyStatus {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Acl {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub owner_id: Option<String>,
     pub grants: Vec<Grant>,
 }
@@ -357,12 +360,12 @@ pub struct Grant {
     /// `CanonicalUser`, `Group` or `AmazonCustomerByEmail`.
     pub grantee_type: String,
     /// Canonical user id, for `CanonicalUser`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub grantee_id: Option<String>,
     /// Group URI, for `Group` (e.g. `http://acs.amazonaws.com/groups/global/AllUsers`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub grantee_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub grantee_email: Option<String>,
     /// `READ`, `WRITE`, `READ_ACP`, `WRITE_ACP` or `FULL_CONTROL`.
     pub permission: String,
@@ -386,7 +389,7 @@ pub struct Encryption {
 pub struct EncryptionRule {
     /// `AES256`, `aws:kms` or `aws:kms:dsse`.
     pub sse_algorithm: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub kms_master_key_id: Option<String>,
     pub bucket_key_enabled: bool,
 }
@@ -416,17 +419,17 @@ pub struct Lifecycle {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleRule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub id: Option<String>,
     /// `Enabled` or `Disabled`.
     pub status: String,
     /// The key prefix the rule is limited to; empty for the whole bucket.
     pub prefix: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub expiration_days: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub noncurrent_version_expiration_days: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub abort_incomplete_multipart_upload_days: Option<i64>,
     pub transitions: Vec<Transition>,
 }
@@ -434,7 +437,7 @@ pub struct LifecycleRule {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub days: Option<i64>,
     pub storage_class: String,
 }
@@ -449,12 +452,12 @@ pub struct Replication {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicationRule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub id: Option<String>,
     pub status: String,
     /// The destination bucket ARN.
     pub destination_bucket: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub destination_account: Option<String>,
     /// Replication Time Control enabled.
     pub replication_time_enabled: bool,
@@ -465,11 +468,11 @@ pub struct ReplicationRule {
 pub struct ObjectLock {
     pub enabled: bool,
     /// Default retention mode: `GOVERNANCE` or `COMPLIANCE`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub default_mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub default_days: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub default_years: Option<i64>,
 }
 
@@ -492,9 +495,9 @@ pub struct NotificationTarget {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Website {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub index_document: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub redirect_all_requests_to: Option<String>,
 }
 

@@ -1,0 +1,347 @@
+//! End-to-end tests of the offline pipeline through the real binary: snapshot file in,
+//! reports and exit code out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+use serde_json::Value;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn s3audit() -> Command {
+    Command::cargo_bin("s3audit").expect("the s3audit binary is built")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs `evaluate` into a fresh directory; returns the directory, exit code, stdout, stderr.
+fn evaluate(snapshot: &Path, extra: &[&str]) -> (tempfile::TempDir, i32, String, String) {
+    let out = tempfile::tempdir().unwrap();
+    let output = s3audit()
+        .arg("evaluate")
+        .arg(snapshot)
+        .arg("--output-dir")
+        .arg(out.path())
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out,
+        output.status.code().expect("exited"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn validate(schema_path: &Path, document: &Value) {
+    let schema = read_json(schema_path);
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} violations:\n{}",
+        schema_path.display(),
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn the_example_snapshot_gives_findings_and_valid_reports() {
+    let (out, code, stdout, _) = evaluate(&repo("examples/org-snapshot.json"), &[]);
+    assert_eq!(code, 1, "findings at or above low exit 1:\n{stdout}");
+    assert!(stdout.contains("Accounts not audited (1)"), "{stdout}");
+
+    let results = read_json(&out.path().join("s3audit.json"));
+    validate(&repo("docs/results.schema.json"), &results);
+    let findings = results["findings"].as_array().unwrap();
+    let has = |rule: &str, bucket: &str| {
+        findings
+            .iter()
+            .any(|f| f["rule_id"] == rule && f["resource"]["name"] == bucket)
+    };
+    // The only public grant is WRITE_ACP to AllUsers, in an account without Block Public Access.
+    assert!(has("bucket-public-write", "dev-uploads"));
+    // Public by policy, but the account's RestrictPublicBuckets neutralises it.
+    assert!(has("bucket-policy-public", "marketing-site"));
+    assert!(!has("bucket-public-read", "marketing-site"));
+    // `*` restricted by aws:PrincipalOrgID is not public.
+    assert!(!has("bucket-policy-public", "shared-datasets"));
+    // The hardened bucket passes everything it is evaluated on.
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["resource"]["name"] == "payments-ledger")
+    );
+
+    let sarif = read_json(&out.path().join("s3audit.sarif"));
+    validate(&repo("tests/schemas/sarif-2.1.0.json"), &sarif);
+    let sarif_results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(sarif_results.len(), findings.len());
+    for result in sarif_results {
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with("aws/") && !uri.contains(':'), "{uri}");
+        assert!(result["partialFingerprints"]["primaryLocationLineHash"].is_string());
+    }
+}
+
+#[test]
+fn the_sarif_passes_the_github_ingestion_validator() {
+    let validator = repo("../shared/tools/sarif-validate");
+    if !validator.exists() {
+        println!(
+            "SKIPPED: {} is not present on this machine",
+            validator.display()
+        );
+        return;
+    }
+    let (out, _, _, _) = evaluate(&repo("examples/org-snapshot.json"), &["--format", "sarif"]);
+    let sarif = out.path().join("s3audit.sarif");
+    let output = Command::new(&validator).arg(&sarif).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The validator installs itself from npm on first use; without the registry it cannot run.
+    if !output.status.success() && text.contains("npm") && text.contains("ERR") {
+        println!("SKIPPED: the SARIF multitool could not be installed from npm:\n{text}");
+        return;
+    }
+    assert!(output.status.success(), "sarif-validate failed:\n{text}");
+    assert!(text.contains("0 error(s)"), "{text}");
+}
+
+#[test]
+fn denied_sections_give_unknown_never_pass_or_fail() {
+    let (out, code, stdout, _) = evaluate(
+        &repo("tests/fixtures/all-denied.json"),
+        &["--fail-on", "none", "--fail-on-unknown"],
+    );
+    assert_eq!(code, 3, "unknowns with --fail-on-unknown exit 3:\n{stdout}");
+    let results = read_json(&out.path().join("s3audit.json"));
+    assert_eq!(results["summary"]["pass"], 0, "{}", results["summary"]);
+    assert_eq!(results["summary"]["fail"], 0, "{}", results["summary"]);
+    let rules = results["rules"].as_array().unwrap();
+    let unknown = results["unknown"].as_array().unwrap();
+    assert_eq!(
+        unknown.len(),
+        rules.len(),
+        "every rule is unknown on the one bucket/account"
+    );
+    for u in unknown {
+        let reasons = u["reasons"].as_array().unwrap();
+        assert!(!reasons.is_empty());
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r["state"] == "denied" || r["state"] == "error")
+        );
+    }
+    let sarif = read_json(&out.path().join("s3audit.sarif"));
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 0);
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(notes.len(), unknown.len());
+}
+
+#[test]
+fn exit_codes_follow_the_threshold() {
+    let example = repo("examples/org-snapshot.json");
+    // The example's worst finding is critical.
+    assert_eq!(evaluate(&example, &["--fail-on", "critical"]).1, 1);
+    assert_eq!(evaluate(&example, &["--fail-on", "none"]).1, 0);
+    assert_eq!(
+        evaluate(&example, &["--fail-on", "none", "--fail-on-unknown"]).1,
+        3
+    );
+}
+
+#[test]
+fn a_corrupt_snapshot_names_line_column_and_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("examples/org-snapshot.json")).unwrap();
+    let cut = text.find("\"versioning\"").unwrap() + 30;
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, &text[..cut]).unwrap();
+    let (_, code, _, stderr) = evaluate(&broken, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let line = text[..cut].lines().count();
+    assert!(stderr.contains(&format!("broken.json:{line}:")), "{stderr}");
+    assert!(stderr.contains("(byte "), "{stderr}");
+
+    let wrong_type = dir.path().join("wrong.json");
+    std::fs::write(
+        &wrong_type,
+        text.replacen("\"duration_ms\": 8421", "\"duration_ms\": \"slow\"", 1),
+    )
+    .unwrap();
+    let (_, code, _, stderr) = evaluate(&wrong_type, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("wrong.json:8:"), "{stderr}");
+    assert!(stderr.contains("expected u64"), "{stderr}");
+}
+
+fn rules_dir_with(file: &str, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), text).unwrap();
+    dir
+}
+
+fn broken_rule_error(file: &str, text: &str) -> String {
+    let dir = rules_dir_with(file, text);
+    let (_, code, _, stderr) = evaluate(
+        &repo("examples/org-snapshot.json"),
+        &["--rules", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    stderr
+}
+
+const GOOD_RULE: &str = "id: custom-rule
+title: Custom
+severity: low
+resource: bucket
+requires: [bucket.versioning]
+condition: |
+  bucket.versioning != null &&
+    bucket.versioning.status == 'Enabled'
+message: m
+docs:
+  what: w
+  why: y
+  remediation: {console: c, cli: c, terraform: t}
+examples: []
+";
+
+#[test]
+fn a_broken_rule_file_names_file_line_and_field() {
+    // A bad field value.
+    let stderr = broken_rule_error(
+        "custom-rule.yaml",
+        &GOOD_RULE.replace("severity: low", "severity: severe"),
+    );
+    assert!(stderr.contains("custom-rule.yaml:3:11"), "{stderr}");
+    assert!(
+        stderr.contains("severity: unknown variant `severe`"),
+        "{stderr}"
+    );
+
+    // A CEL syntax error: the caret points into the block scalar, on the file's line.
+    let stderr = broken_rule_error(
+        "custom-rule.yaml",
+        &GOOD_RULE.replace("== 'Enabled'", "== = 'Enabled'"),
+    );
+    assert!(stderr.contains("custom-rule.yaml:8:"), "{stderr}");
+    assert!(
+        stderr.contains("field `condition`: CEL syntax error"),
+        "{stderr}"
+    );
+    assert!(stderr.contains('^'), "{stderr}");
+
+    // A field the snapshot model does not have.
+    let stderr = broken_rule_error(
+        "custom-rule.yaml",
+        &GOOD_RULE.replace("status ==", "statuz =="),
+    );
+    assert!(stderr.contains("custom-rule.yaml:8:23"), "{stderr}");
+    assert!(stderr.contains("no field `statuz`"), "{stderr}");
+
+    // A section that does not exist, and a read the rule did not declare.
+    let stderr = broken_rule_error(
+        "custom-rule.yaml",
+        &GOOD_RULE.replace("[bucket.versioning]", "[bucket.versionin]"),
+    );
+    assert!(
+        stderr.contains("custom-rule.yaml:5:1: field `requires`"),
+        "{stderr}"
+    );
+    let stderr = broken_rule_error(
+        "custom-rule.yaml",
+        &GOOD_RULE.replace("[bucket.versioning]", "[bucket.acl]"),
+    );
+    assert!(
+        stderr.contains("reads `bucket.versioning`, which `requires` does not list"),
+        "{stderr}"
+    );
+
+    // An unknown key, and an id that is not the file name.
+    let stderr = broken_rule_error(
+        "custom-rule.yaml",
+        &GOOD_RULE.replace("message: m", "mesage: m"),
+    );
+    assert!(stderr.contains("unknown field `mesage`"), "{stderr}");
+    let stderr = broken_rule_error("other-name.yaml", GOOD_RULE);
+    assert!(
+        stderr.contains("other-name.yaml:1:1: field `id`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn rules_test_passes_on_the_catalog_and_fails_on_a_wrong_example() {
+    let output = s3audit().args(["rules", "test"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+
+    let wrong = GOOD_RULE.replace(
+        "examples: []",
+        "examples:
+  - name: enabled but expected to fail
+    expect: fail
+    bucket:
+      versioning: {state: present, value: {status: Enabled, mfa_delete: Disabled}}
+",
+    );
+    let dir = rules_dir_with("custom-rule.yaml", &wrong);
+    let output = s3audit()
+        .args(["rules", "test"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL custom-rule")
+            && stdout.contains("\"enabled but expected to fail\": expected fail, got pass"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn checked_in_schemas_are_up_to_date() {
+    for (format, file) in [
+        ("snapshot", "docs/snapshot.schema.json"),
+        ("results", "docs/results.schema.json"),
+    ] {
+        let output = s3audit().args(["schema", format]).output().unwrap();
+        assert!(output.status.success());
+        let generated: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            generated,
+            read_json(&repo(file)),
+            "{file} is stale: run `cargo run -- schema {format} > {file}`"
+        );
+    }
+}
+
+#[test]
+fn the_example_snapshot_matches_its_schema() {
+    validate(
+        &repo("docs/snapshot.schema.json"),
+        &read_json(&repo("examples/org-snapshot.json")),
+    );
+}
