@@ -105,7 +105,9 @@ class Session:
 
 
 def moto_api(endpoint: str, path: str, body: bytes = b"") -> bytes:
-    req = urllib.request.Request(endpoint + path, data=body, method="POST")
+    # Not form-encoded (urllib's default): werkzeug would then hide the body
+    # from moto, and /moto-api/reset-auth reads it as a number.
+    req = urllib.request.Request(endpoint + path, data=body, method="POST", headers={"Content-Type": "text/plain"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return resp.read()
 
@@ -316,7 +318,8 @@ def check_role(sess: Session) -> None:
     sess.client("iam").get_role(RoleName=ROLE_NAME)
 
 
-def build_default(endpoint: str) -> dict[str, Any]:
+def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
+    result_extra: dict[str, Any] = {"iam_enforced": False}
     mgmt_account = "123456789012"
     mgmt = Session(endpoint, mgmt_account, MANAGEMENT_CREDENTIALS)
     assert mgmt.client("sts").get_caller_identity()["Account"] == mgmt_account
@@ -442,14 +445,55 @@ def build_default(endpoint: str) -> dict[str, Any]:
         assert e.response["Error"]["Code"] == "AccessDenied", e
         legacy["assumable"] = False
 
+    if enforce_iam:
+        result_extra.update(enforce_iam_auth(endpoint, mgmt, sessions, accounts, prod))
+
     for b in buckets:
         acct = next(a for a in accounts if a["id"] == b["account"])
         b["config"]["account_bpa"] = acct["account_bpa"]
         b["config"]["public_read"] = effective_public(b["config"], acct["account_bpa"])
         b["config"]["access_analyzer_finding"] = any(f["resource"] == f"arn:aws:s3:::{b['name']}" for f in findings)
+        b["config"]["denied_actions"] = [d["action"] for d in result_extra.get("denied", []) if d["bucket"] == b["name"]]
         b["visible"] = acct["assumable"]
     return {"management_account_id": mgmt_account, "organization_id": org_id, "accounts": accounts,
-            "buckets": buckets, "findings": findings}
+            "buckets": buckets, "findings": findings, **result_extra}
+
+
+def enforce_iam_auth(endpoint: str, mgmt: Session, sessions: dict[str, Session],
+                     accounts: list[dict[str, Any]], prod: dict[str, Any]) -> dict[str, Any]:
+    """--enforce-iam: turn on moto's IAM enforcement, for tests of AccessDenied.
+
+    From then on every request must be signed with a key moto issued (any
+    other key gets InvalidAccessKeyId) and is checked against IAM policies.
+    So: an `auditor` user in the management account with an Allow-all policy
+    and a key (written to --out as auditor_credentials), an Allow-all inline
+    policy on each member's OrganizationAccountAccessRole (moto creates it
+    without permissions), and in prod-app an explicit Deny of
+    s3:GetBucketPolicy on prod-org-shared, so that one snapshot section is
+    `denied`. moto 5.2.5 also honours an explicit Deny of sts:AssumeRole on a
+    role ARN in the caller's policy when enforcement is on (measured); the
+    scenario keeps legacy-vendor's refusal on the trust policy instead, which
+    works with and without enforcement."""
+    allow_all = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    iam = mgmt.client("iam")
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(UserName="auditor", PolicyName="admin",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow_all]}))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    denied = [{"account": prod["id"], "bucket": "prod-org-shared", "action": "s3:GetBucketPolicy"}]
+    for a in accounts:
+        if a["management"] or not a["assumable"]:
+            continue
+        statements = [allow_all] + [
+            {"Effect": "Deny", "Action": d["action"], "Resource": f"arn:aws:s3:::{d['bucket']}"}
+            for d in denied if d["account"] == a["id"]]
+        sessions[a["id"]].client("iam").put_role_policy(
+            RoleName=ROLE_NAME, PolicyName="admin",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    moto_api(endpoint, "/moto-api/reset-auth", b"0")
+    return {"iam_enforced": True, "denied": denied,
+            "auditor_credentials": {"aws_access_key_id": key["AccessKeyId"],
+                                    "aws_secret_access_key": key["SecretAccessKey"]}}
 
 
 def build_scaled(endpoint: str, n_accounts: int, n_buckets: int) -> dict[str, Any]:
@@ -484,12 +528,13 @@ def build_scaled(endpoint: str, n_accounts: int, n_buckets: int) -> dict[str, An
         cfg["account_bpa"] = BPA_ON
         cfg["public_read"] = effective_public(cfg, BPA_ON)
         cfg["access_analyzer_finding"] = False
+        cfg["denied_actions"] = []
         return {"name": name, "account": a["id"], "region": region, "config": cfg, "visible": True}
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         buckets = list(pool.map(one, jobs))
     return {"management_account_id": mgmt_account, "organization_id": org_id, "accounts": accounts,
-            "buckets": buckets, "findings": []}
+            "buckets": buckets, "findings": [], "iam_enforced": False}
 
 
 def main() -> None:
@@ -498,17 +543,22 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="where to write the scenario description (JSON)")
     parser.add_argument("--seed", type=int, default=42, help="moto's id seed: same seed, same account ids")
     parser.add_argument("--scale", metavar="ACCOUNTS:BUCKETS", help="benchmark organization instead of the default one")
+    parser.add_argument("--enforce-iam", action="store_true",
+                        help="end with moto's IAM enforcement on (default scenario only); see enforce_iam_auth")
     args = parser.parse_args()
     endpoint = args.endpoint.rstrip("/")
 
     started = time.monotonic()
+    # A previous --enforce-iam run leaves enforcement on, and reset does not
+    # turn it off: "inf" is moto's default (never enforce).
+    moto_api(endpoint, "/moto-api/reset-auth", b"inf")
     moto_api(endpoint, "/moto-api/reset")  # also clears the launcher's Access Analyzer
     moto_api(endpoint, f"/moto-api/seed?a={args.seed}")
     if args.scale:
         n, m = (int(x) for x in args.scale.split(":"))
         result = build_scaled(endpoint, n, m)
     else:
-        result = build_default(endpoint)
+        result = build_default(endpoint, enforce_iam=args.enforce_iam)
     out = {
         "format": "s3audit-emulator-scenario/1",
         "endpoint": endpoint,

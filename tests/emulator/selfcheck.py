@@ -68,6 +68,9 @@ def main() -> int:
         again = json.load(open(out + "2"))
         check("seeded rebuild gives the same account ids", again["member_account_ids"] == scen["member_account_ids"],
               (again["member_account_ids"], scen["member_account_ids"]))
+        subprocess.run([sys.executable, os.path.join(HERE, "scenario.py"), "--endpoint", endpoint, "--out", out + "3",
+                        "--enforce-iam"], check=True, stderr=subprocess.DEVNULL)
+        run_enforced_checks(endpoint, json.load(open(out + "3")))
     finally:
         server.stdin.close()  # the launcher exits when its stdin pipe closes
         try:
@@ -193,6 +196,33 @@ def run_checks(endpoint: str, scen: dict) -> None:
     sel = mgmt.client("cloudtrail").get_event_selectors(TrailName="org-trail")
     data = [r for s in sel.get("EventSelectors", []) for r in s.get("DataResources", [])]
     check("CloudTrail S3 data event selector", data and data[0]["Type"] == "AWS::S3::Object", sel)
+
+
+def run_enforced_checks(endpoint: str, scen: dict) -> None:
+    """--enforce-iam: moto checks signatures and IAM policies."""
+    accounts = {a["name"]: a for a in scen["accounts"]}
+    try:
+        Session(endpoint, scen["management_account_id"], MANAGEMENT_CREDENTIALS).client("s3").list_buckets()
+        check("enforced: unknown key refused", False, "it was accepted")
+    except Exception as e:
+        check("enforced: unknown key refused (InvalidAccessKeyId)", "InvalidAccessKeyId" in str(e), e)
+    auditor = Session(endpoint, scen["management_account_id"], scen["auditor_credentials"])
+    prod = auditor.assume(accounts["prod-app"]["id"])
+    s3 = prod.client("s3")
+    check("enforced: other calls on prod-org-shared allowed", s3.get_bucket_encryption(Bucket="prod-org-shared") is not None)
+    try:
+        s3.get_bucket_policy(Bucket="prod-org-shared")
+        check("enforced: GetBucketPolicy denied on prod-org-shared", False, "it was allowed")
+    except Exception as e:
+        err = getattr(e, "response", {})
+        check("enforced: GetBucketPolicy denied on prod-org-shared (403 AccessDenied)",
+              err.get("Error", {}).get("Code") == "AccessDenied" and err["ResponseMetadata"]["HTTPStatusCode"] == 403, e)
+    check("enforced: GetBucketPolicy allowed elsewhere", "Statement" in s3.get_bucket_policy(Bucket="prod-public-website")["Policy"])
+    try:
+        auditor.assume(accounts["legacy-vendor"]["id"])
+        check("enforced: AssumeRole into legacy-vendor refused", False, "it was allowed")
+    except Exception as e:
+        check("enforced: AssumeRole into legacy-vendor refused", "AccessDenied" in str(e), e)
 
 
 if __name__ == "__main__":
