@@ -207,7 +207,7 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut writer = std::io::BufWriter::new(file);
-    serde_json::to_writer_pretty(&mut writer, value)
+    serde_json::to_writer(&mut writer, value)
         .with_context(|| format!("cannot write {}", path.display()))?;
     std::io::Write::flush(&mut writer).with_context(|| format!("cannot write {}", path.display()))
 }

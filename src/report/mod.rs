@@ -125,10 +125,9 @@ pub struct RequirementResult {
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
+    /// The rule; its title, message and documentation are in `rules`.
     pub rule_id: String,
     pub severity: Severity,
-    pub title: String,
-    pub message: String,
     pub resource: ResourceRef,
     /// Stable identity of (rule, partition, account, resource), for alerts and diffs.
     pub fingerprint: String,
@@ -164,15 +163,14 @@ impl Results {
                 .insert(severity.as_str().to_string(), 0);
         }
         let mut per_rule: Vec<[u64; 4]> = vec![[0; 4]; rules.rules.len()];
-        let mut per_account: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        let mut per_account: Vec<(u64, u64)> = vec![(0, 0); snapshot.accounts.len()];
         let mut findings = Vec::new();
         let mut unknown = Vec::new();
         for evaluation in evaluations {
             let rule = &rules.rules[evaluation.rule];
             let counts = &mut per_rule[evaluation.rule];
-            let account = per_account
-                .entry(evaluation.resource.account_id.as_str())
-                .or_default();
+            let account = &mut per_account[evaluation.account];
+            let resource = || ResourceRef::of(snapshot, evaluation.account, evaluation.bucket);
             summary.evaluations += 1;
             match &evaluation.outcome {
                 Outcome::Pass => {
@@ -187,17 +185,12 @@ impl Results {
                         .findings_by_severity
                         .entry(rule.severity.as_str().to_string())
                         .or_default() += 1;
+                    let resource = resource();
                     findings.push(Finding {
                         rule_id: rule.id.clone(),
                         severity: rule.severity,
-                        title: rule.title.clone(),
-                        message: rule.message.clone(),
-                        fingerprint: fingerprint(
-                            &rule.id,
-                            &snapshot.partition,
-                            &evaluation.resource,
-                        ),
-                        resource: evaluation.resource.clone(),
+                        fingerprint: fingerprint(&rule.id, &snapshot.partition, &resource),
+                        resource,
                     });
                 }
                 Outcome::Unknown(reasons) => {
@@ -206,7 +199,7 @@ impl Results {
                     account.1 += 1;
                     unknown.push(UnknownResult {
                         rule_id: rule.id.clone(),
-                        resource: evaluation.resource.clone(),
+                        resource: resource(),
                         reasons: reasons.clone(),
                     });
                 }
@@ -231,11 +224,8 @@ impl Results {
         let accounts = snapshot
             .accounts
             .iter()
-            .map(|account| {
-                let (findings, unknown) = per_account
-                    .get(account.id.as_str())
-                    .copied()
-                    .unwrap_or((0, 0));
+            .zip(&per_account)
+            .map(|(account, &(findings, unknown))| {
                 let mut problems = Vec::new();
                 let status = match &account.access {
                     AccountAccess::Failed { code, message, .. } => {

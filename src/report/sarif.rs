@@ -10,7 +10,7 @@ use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
     Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
     ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run,
-    RunAutomationDetails, Sarif, Tool, ToolComponent,
+    RunAutomationDetails, Tool, ToolComponent,
 };
 
 use super::Results;
@@ -189,8 +189,85 @@ fn location(resource: &ResourceRef) -> Location {
         .build()
 }
 
+/// A SARIF log ready to serialize. Results are built one at a time while serializing, so a
+/// scan with a million findings never holds a million SARIF result objects.
+pub struct SarifLog<'a> {
+    run: Run,
+    results: &'a Results,
+    rules: &'a RuleSet,
+    index_of: BTreeMap<&'a str, usize>,
+}
+
+impl serde::Serialize for SarifLog<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        struct RunWithResults<'r> {
+            #[serde(flatten)]
+            run: &'r Run,
+            results: LazyResults<'r>,
+        }
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("$schema", SARIF_SCHEMA)?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.serialize_entry(
+            "runs",
+            &[RunWithResults {
+                run: &self.run,
+                results: LazyResults(self),
+            }],
+        )?;
+        map.end()
+    }
+}
+
+struct LazyResults<'r>(&'r SarifLog<'r>);
+
+impl serde::Serialize for LazyResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let log = self.0;
+        let mut seq = serializer.serialize_seq(Some(log.results.findings.len()))?;
+        for finding in &log.results.findings {
+            seq.serialize_element(&sarif_result(finding, log.rules, &log.index_of))?;
+        }
+        seq.end()
+    }
+}
+
+fn sarif_result(
+    finding: &super::Finding,
+    rules: &RuleSet,
+    index_of: &BTreeMap<&str, usize>,
+) -> SarifResult {
+    let r = &finding.resource;
+    let index = index_of[finding.rule_id.as_str()];
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(
+        "primaryLocationLineHash".to_string(),
+        format!("{}:1", finding.fingerprint),
+    );
+    SarifResult::builder()
+        .rule_id(finding.rule_id.clone())
+        .rule_index(index as i64)
+        .level(result_level(finding.severity))
+        .message(text(format!(
+            "{} {}: {}",
+            r.kind.as_str(),
+            r.name,
+            rules.rules[index].message.trim()
+        )))
+        .locations(vec![location(r)])
+        .partial_fingerprints(fingerprints)
+        .properties(properties(
+            Vec::new(),
+            json!({ "arn": r.arn, "account": r.account_id, "region": r.region }),
+        ))
+        .build()
+}
+
 /// Renders the results as one SARIF log with one run.
-pub fn render(results: &Results, rules: &RuleSet) -> serde_json::Value {
+pub fn render<'a>(results: &'a Results, rules: &'a RuleSet) -> SarifLog<'a> {
     let descriptors: Vec<ReportingDescriptor> =
         rules.rules.iter().map(|r| descriptor(r, rules)).collect();
     let index_of: BTreeMap<&str, usize> = rules
@@ -198,36 +275,6 @@ pub fn render(results: &Results, rules: &RuleSet) -> serde_json::Value {
         .iter()
         .enumerate()
         .map(|(i, r)| (r.id.as_str(), i))
-        .collect();
-
-    let sarif_results: Vec<SarifResult> = results
-        .findings
-        .iter()
-        .map(|finding| {
-            let r = &finding.resource;
-            let mut fingerprints = BTreeMap::new();
-            fingerprints.insert(
-                "primaryLocationLineHash".to_string(),
-                format!("{}:1", finding.fingerprint),
-            );
-            SarifResult::builder()
-                .rule_id(finding.rule_id.clone())
-                .rule_index(index_of[finding.rule_id.as_str()] as i64)
-                .level(result_level(finding.severity))
-                .message(text(format!(
-                    "{} {}: {}",
-                    r.kind.as_str(),
-                    r.name,
-                    finding.message
-                )))
-                .locations(vec![location(r)])
-                .partial_fingerprints(fingerprints)
-                .properties(properties(
-                    Vec::new(),
-                    json!({ "arn": r.arn, "account": r.account_id, "region": r.region }),
-                ))
-                .build()
-        })
         .collect();
 
     // Unknown outcomes are not findings: they are reported as notifications, so that an
@@ -306,14 +353,13 @@ pub fn render(results: &Results, rules: &RuleSet) -> serde_json::Value {
                 .tool_execution_notifications(notifications)
                 .build(),
         ])
-        .results(sarif_results)
         .build();
-    let log = Sarif::builder()
-        .schema(SARIF_SCHEMA)
-        .version(json!("2.1.0"))
-        .runs(vec![run])
-        .build();
-    serde_json::to_value(log).expect("SARIF serializes")
+    SarifLog {
+        run,
+        results,
+        rules,
+        index_of,
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleSet};
-use crate::analyze::{AnalyzedBucket, analyze_bucket};
+use crate::analyze::analyze_bucket;
 use crate::rules::file::ResourceKind;
 use crate::snapshot::{
     Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot,
@@ -65,85 +65,94 @@ impl Outcome {
     }
 }
 
-/// One rule's outcome on one resource. `rule` indexes [`RuleSet::rules`].
+/// One rule's outcome on one resource: indexes into [`RuleSet::rules`] and the snapshot's
+/// accounts and their buckets, so that a million outcomes stay small.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     pub rule: usize,
-    pub resource: ResourceRef,
+    pub account: usize,
+    /// The bucket's index in the account's bucket list; none for an account rule.
+    pub bucket: Option<usize>,
     pub outcome: Outcome,
+}
+
+impl ResourceRef {
+    /// The resource an evaluation is about.
+    pub fn of(snapshot: &Snapshot, account: usize, bucket: Option<usize>) -> ResourceRef {
+        let account = &snapshot.accounts[account];
+        let partition = snapshot.partition.as_str();
+        match bucket.and_then(|b| account.buckets.value().and_then(|bs| bs.get(b))) {
+            Some(bucket) => ResourceRef {
+                kind: ResourceKind::Bucket,
+                account_id: account.id.clone(),
+                region: Some(bucket.region.clone()),
+                name: bucket.name.clone(),
+                arn: bucket.arn(partition),
+            },
+            None => ResourceRef {
+                kind: ResourceKind::Account,
+                account_id: account.id.clone(),
+                region: None,
+                name: account.id.clone(),
+                arn: format!("arn:{partition}:iam::{}:root", account.id),
+            },
+        }
+    }
 }
 
 /// Evaluates every rule on every resource of the snapshot.
 pub fn evaluate(snapshot: &Snapshot, rules: &RuleSet) -> Vec<Evaluation> {
     let root = root_context();
     let partition = snapshot.partition.as_str();
-    let bucket_rules: Vec<usize> = rule_indexes(rules, ResourceKind::Bucket);
-    let account_rules: Vec<usize> = rule_indexes(rules, ResourceKind::Account);
+    let bucket_rules = rules_of_kind(rules, ResourceKind::Bucket);
+    let account_rules = rules_of_kind(rules, ResourceKind::Account);
+    let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
 
     let mut evaluations = Vec::new();
-    let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
-    for (account, view) in snapshot.accounts.iter().zip(&account_views) {
-        let resource = ResourceRef {
-            kind: ResourceKind::Account,
-            account_id: account.id.clone(),
-            region: None,
-            name: account.id.clone(),
-            arn: format!("arn:{partition}:iam::{}:root", account.id),
-        };
-        let mut scope = root.new_inner_scope();
-        scope.add_variable_from_value("account", view.clone());
-        for &index in &account_rules {
-            let outcome = match entry_failure(account) {
-                Some(reason) => Outcome::Unknown(vec![reason]),
-                None => evaluate_rule(&rules.rules[index], &scope, |s| {
-                    section_failure(account, None, &[], s)
+    for (account_index, account) in snapshot.accounts.iter().enumerate() {
+        let outcomes = account_outcomes(
+            &root,
+            &account_rules,
+            account,
+            &account_views[account_index],
+        );
+        evaluations.extend(
+            account_rules
+                .iter()
+                .zip(outcomes)
+                .map(|((rule, _), outcome)| Evaluation {
+                    rule: *rule,
+                    account: account_index,
+                    bucket: None,
+                    outcome,
                 }),
-            };
-            evaluations.push(Evaluation {
-                rule: index,
-                resource: resource.clone(),
-                outcome,
-            });
-        }
+        );
     }
 
     // Buckets are the bulk of the work: flatten them so rayon balances across accounts.
-    let buckets: Vec<(usize, &Bucket)> = snapshot
+    let buckets: Vec<(usize, usize)> = snapshot
         .accounts
         .iter()
         .enumerate()
-        .flat_map(|(i, a)| {
-            a.buckets
-                .value()
-                .map(|bs| bs.iter().map(move |b| (i, b)))
-                .into_iter()
-                .flatten()
+        .flat_map(|(a, account)| {
+            (0..account.buckets.value().map_or(0, Vec::len)).map(move |b| (a, b))
         })
         .collect();
     let bucket_evaluations: Vec<Vec<Evaluation>> = buckets
         .par_iter()
-        .map(|&(account_index, bucket)| {
+        .map(|&(account_index, bucket_index)| {
             let account = &snapshot.accounts[account_index];
-            let analyzed = analyze_bucket(account, bucket, partition);
-            let mut scope = root.new_inner_scope();
-            scope.add_variable_from_value("account", account_views[account_index].clone());
-            scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
-            scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
-            let resource = ResourceRef {
-                kind: ResourceKind::Bucket,
-                account_id: account.id.clone(),
-                region: Some(bucket.region.clone()),
-                name: bucket.name.clone(),
-                arn: bucket.arn(partition),
-            };
+            let bucket = &account.buckets.value().expect("listed above")[bucket_index];
+            let view = &account_views[account_index];
+            let outcomes = bucket_outcomes(&root, &bucket_rules, account, view, bucket, partition);
             bucket_rules
                 .iter()
-                .map(|&index| Evaluation {
-                    rule: index,
-                    resource: resource.clone(),
-                    outcome: evaluate_rule(&rules.rules[index], &scope, |s| {
-                        section_failure(account, Some(bucket), &analyzed.unreadable, s)
-                    }),
+                .zip(outcomes)
+                .map(|((rule, _), outcome)| Evaluation {
+                    rule: *rule,
+                    account: account_index,
+                    bucket: Some(bucket_index),
+                    outcome,
                 })
                 .collect()
         })
@@ -152,9 +161,55 @@ pub fn evaluate(snapshot: &Snapshot, rules: &RuleSet) -> Vec<Evaluation> {
     evaluations
 }
 
-fn rule_indexes(rules: &RuleSet, kind: ResourceKind) -> Vec<usize> {
-    (0..rules.rules.len())
-        .filter(|&i| rules.rules[i].resource == kind)
+/// The rules of one kind, with their index in the rule set.
+fn rules_of_kind(rules: &RuleSet, kind: ResourceKind) -> Vec<(usize, &Rule)> {
+    rules
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.resource == kind)
+        .collect()
+}
+
+/// Outcomes of account rules on one account.
+fn account_outcomes(
+    root: &Context,
+    rules: &[(usize, &Rule)],
+    account: &Account,
+    account_view: &Value,
+) -> Vec<Outcome> {
+    if let Some(reason) = entry_failure(account) {
+        return vec![Outcome::Unknown(vec![reason]); rules.len()];
+    }
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_from_value("account", account_view.clone());
+    rules
+        .iter()
+        .map(|(_, rule)| evaluate_rule(rule, &scope, |s| section_failure(account, None, &[], s)))
+        .collect()
+}
+
+/// Outcomes of bucket rules on one bucket, analysed and converted to CEL once for all rules.
+fn bucket_outcomes(
+    root: &Context,
+    rules: &[(usize, &Rule)],
+    account: &Account,
+    account_view: &Value,
+    bucket: &Bucket,
+    partition: &str,
+) -> Vec<Outcome> {
+    let analyzed = analyze_bucket(account, bucket, partition);
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_from_value("account", account_view.clone());
+    scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
+    scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
+    rules
+        .iter()
+        .map(|(_, rule)| {
+            evaluate_rule(rule, &scope, |s| {
+                section_failure(account, Some(bucket), &analyzed.unreadable, s)
+            })
+        })
         .collect()
 }
 
@@ -362,20 +417,11 @@ pub(crate) fn evaluate_one(
     partition: &str,
 ) -> Outcome {
     let root = root_context();
-    let mut scope = root.new_inner_scope();
-    scope.add_variable_from_value("account", account_view(account));
-    if let Some(reason) = entry_failure(account) {
-        return Outcome::Unknown(vec![reason]);
-    }
-    match bucket {
-        Some(bucket) => {
-            let analyzed: AnalyzedBucket = analyze_bucket(account, bucket, partition);
-            scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
-            scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
-            evaluate_rule(rule, &scope, |s| {
-                section_failure(account, Some(bucket), &analyzed.unreadable, s)
-            })
-        }
-        None => evaluate_rule(rule, &scope, |s| section_failure(account, None, &[], s)),
-    }
+    let view = account_view(account);
+    let rules = [(0, rule)];
+    let mut outcomes = match bucket {
+        Some(bucket) => bucket_outcomes(&root, &rules, account, &view, bucket, partition),
+        None => account_outcomes(&root, &rules, account, &view),
+    };
+    outcomes.pop().expect("one rule, one outcome")
 }
