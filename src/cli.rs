@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::report::{self, Results};
 use crate::rules::{self, RuleSet, Severity, examples};
-use crate::snapshot;
+use crate::{crawl, snapshot};
 
 /// Exit codes, documented in the README.
 pub mod exit {
@@ -23,15 +23,75 @@ pub mod exit {
     pub const INCOMPLETE: u8 = 3;
 }
 
+/// Without a subcommand, s3audit crawls (the caller's account, or with `--org` every account
+/// of the organization), evaluates and reports in one run.
 #[derive(Parser, Debug)]
 #[command(
     name = "s3audit",
     version,
-    about = "Compliance auditor for Amazon S3 across an AWS Organization"
+    about = "Compliance auditor for Amazon S3 across an AWS Organization",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ScanArgs {
+    /// Audit every ACTIVE account of the organization (management or delegated-admin credentials).
+    #[arg(long)]
+    pub org: bool,
+    /// Only these account ids (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub accounts: Vec<String>,
+    /// Skip these account ids (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub exclude_accounts: Vec<String>,
+    /// Only accounts under this organizational unit, recursively (with --org).
+    #[arg(long, value_name = "OU_ID", requires = "org")]
+    pub ou: Option<String>,
+    /// The role assumed in every account but the caller's.
+    #[arg(long, default_value = "OrganizationAccountAccessRole")]
+    pub role_name: String,
+    /// The external id the role's trust policy requires.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// The AWS profile for the base credentials, as in the AWS CLI.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// The region for account-level calls, as in the AWS CLI (buckets are read in their own).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every request to this URL (an emulator such as moto); S3 then uses path-style
+    /// addressing.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Also write the snapshot to this file, for `s3audit evaluate` later.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Accounts read in parallel.
+    #[arg(long, default_value_t = 8)]
+    pub max_accounts: usize,
+    /// Buckets read in parallel within one account.
+    #[arg(long, default_value_t = 16)]
+    pub max_buckets: usize,
+    /// AWS requests in flight at once, over all accounts.
+    #[arg(long, default_value_t = 64)]
+    pub max_requests: usize,
+    /// Seconds before one AWS call (retries included) is abandoned and recorded as an error.
+    #[arg(long, default_value_t = 60)]
+    pub call_timeout: u64,
+    /// Attempts per AWS call, with the SDK's adaptive retry between them.
+    #[arg(long, default_value_t = 5)]
+    pub max_attempts: u32,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +108,8 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print the least-privilege IAM policy for the calls s3audit makes.
+    IamPolicy,
     /// Print the JSON Schema of a file format.
     Schema {
         #[arg(value_enum)]
@@ -150,8 +212,18 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<u8> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return scan(&cli.scan);
+    };
+    match command {
         Command::Evaluate { snapshot, report } => evaluate_file(&snapshot, &report),
+        Command::IamPolicy => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::crawl::recorder::iam_policy())?
+            );
+            Ok(exit::CLEAN)
+        }
         Command::Rules { command } => rules_command(command),
         Command::Schema { format } => {
             let schema = match format {
@@ -162,6 +234,47 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit::CLEAN)
         }
     }
+}
+
+fn scan(args: &ScanArgs) -> Result<u8> {
+    // Rules load first: a broken rule file should fail before minutes of crawling.
+    let rules = RuleSet::load(args.report.rules_dir.as_deref())?;
+    let options = crawl::CrawlOptions {
+        connection: crawl::clients::Connection {
+            profile: args.profile.clone(),
+            region: args.region.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+            call_timeout: std::time::Duration::from_secs(args.call_timeout),
+            max_attempts: args.max_attempts,
+        },
+        org: args.org,
+        accounts: args.accounts.clone(),
+        exclude_accounts: args.exclude_accounts.clone(),
+        ou: args.ou.clone(),
+        role_name: args.role_name.clone(),
+        external_id: args.external_id.clone(),
+        max_accounts: args.max_accounts,
+        max_buckets_per_account: args.max_buckets,
+        max_requests: args.max_requests,
+        quiet: args.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let snapshot = runtime.block_on(crawl::crawl(&options))?;
+    if let Some(path) = &args.snapshot {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        write_json(path, &snapshot)?;
+        eprintln!("wrote {}", path.display());
+    }
+    let evaluations = rules::evaluate(&snapshot, &rules);
+    let results = Results::build(&snapshot, &rules, &evaluations);
+    write_reports(&results, &rules, &args.report)?;
+    Ok(exit_code(&results, &args.report))
 }
 
 fn evaluate_file(path: &Path, args: &ReportArgs) -> Result<u8> {

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod crawl;
 pub mod report;
 pub mod rules;
 pub mod snapshot;

@@ -590,3 +590,17 @@ impl Account {
         }
     }
 }
+
+impl<T> Section<T> {
+    /// A section that was not read successfully, carried over to another value type.
+    /// A present section has no failure to carry and becomes absent; callers match `Present`
+    /// before calling this.
+    pub fn map_unreadable<U>(self) -> Section<U> {
+        match self {
+            Section::Present { .. } => Section::absent(),
+            Section::Absent { code } => Section::Absent { code },
+            Section::Denied(f) => Section::Denied(f),
+            Section::Error(f) => Section::Error(f),
+        }
+    }
+}

@@ -309,7 +309,7 @@ def create_org(mgmt: Session, members: list[tuple[str, str]]) -> tuple[str, list
         account_id = status["AccountId"]
         if path != "Root":
             org.move_account(AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou(path))
-        accounts.append({"id": account_id, "name": name, "ou_path": path, "management": False})
+        accounts.append({"id": account_id, "name": name, "ou_path": path, "ou_id": ou(path), "management": False})
     return org_id, accounts
 
 

@@ -37,7 +37,6 @@ from xml.etree import ElementTree as ET
 
 import moto
 from moto.core import serialize as moto_serialize
-from moto.core.exceptions import AccessDeniedError
 from moto.core.responses import ActionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -312,6 +311,7 @@ def patch_sts_assume_role() -> None:
     creates OrganizationAccountAccessRole trusting the management account,
     as AWS does, so the default crawl works unchanged."""
     from moto.iam.models import iam_backends
+    from moto.sts.exceptions import STSClientError
     from moto.sts.responses import TokenResponse
 
     original = TokenResponse.assume_role
@@ -330,10 +330,16 @@ def patch_sts_assume_role() -> None:
                     doc = {}
                 allowed = _trust_allows(doc, self.current_account, self._get_param("ExternalId"))
         if not allowed:
-            raise AccessDeniedError(
-                user_arn=f"arn:aws:iam::{self.current_account}:root",
-                action=f"sts:AssumeRole on resource: {role_arn}",
+            # Raised as an STS service exception so that moto's query-protocol serializer
+            # writes <ErrorResponse><Error><Code>AccessDenied</Code>, as AWS does (moto's
+            # generic AccessDeniedError renders <Errors><Error>, which has no code for the SDK).
+            error = STSClientError(
+                "AccessDenied",
+                f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+                f"sts:AssumeRole on resource: {role_arn}",
             )
+            error.code = "AccessDenied"
+            raise error
         return original(self)
 
     TokenResponse.assume_role = assume_role

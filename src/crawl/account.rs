@@ -1,0 +1,395 @@
+//! Reading one account: account-level S3 settings, access points, Access Analyzer, CloudTrail,
+//! then every bucket (bounded concurrency per account).
+
+use futures::StreamExt;
+
+use super::bucket::{read_bucket, region_from_location};
+use super::classify::{Failure, classify, section};
+use super::clients::AccountClients;
+use super::progress::Progress;
+use crate::snapshot::{
+    AccessPoint, AdvancedEventSelector, AdvancedFieldSelector, Analyzer, AnalyzerFinding, Bucket,
+    DataResource, EventSelector, EventSelectors, PolicyStatus, PublicAccessBlock, Section, Trail,
+};
+
+/// Account-level sections plus the buckets.
+pub struct AccountData {
+    pub public_access_block: Section<PublicAccessBlock>,
+    pub access_points: Section<Vec<AccessPoint>>,
+    pub access_analyzers: Section<Vec<Analyzer>>,
+    pub trails: Section<Vec<Trail>>,
+    pub buckets: Section<Vec<Bucket>>,
+}
+
+pub async fn read_account(
+    clients: &AccountClients,
+    account_id: &str,
+    bucket_concurrency: usize,
+    progress: &Progress,
+) -> AccountData {
+    let s3control = clients.s3control();
+    let (public_access_block, access_points, trails, listing) = tokio::join!(
+        read_account_public_access_block(clients, &s3control, account_id),
+        read_access_points(clients, &s3control, account_id),
+        read_trails(clients),
+        list_buckets(clients),
+    );
+    let buckets = match listing {
+        Ok(listed) => {
+            progress.add_buckets(listed.len() as u64);
+            let buckets: Vec<Bucket> = futures::stream::iter(listed)
+                .map(|(name, region, created)| async move {
+                    let region = match region {
+                        Some(region) => region,
+                        None => locate(clients, &name).await,
+                    };
+                    let bucket = read_bucket(clients, &name, &region, created).await;
+                    progress.bucket_done(&bucket);
+                    bucket
+                })
+                .buffered(bucket_concurrency.max(1))
+                .collect()
+                .await;
+            Section::present(buckets)
+        }
+        Err(failure) => failure.into_section(),
+    };
+    // Analyzers are regional: read them in the home region and every region with buckets.
+    let mut regions: Vec<String> = vec![clients.home_region()];
+    if let Some(buckets) = buckets.value() {
+        regions.extend(buckets.iter().map(|b| b.region.clone()));
+    }
+    regions.sort();
+    regions.dedup();
+    let access_analyzers = read_analyzers(clients, &regions).await;
+    AccountData {
+        public_access_block,
+        access_points,
+        access_analyzers,
+        trails,
+        buckets,
+    }
+}
+
+/// The bucket's region when `ListBuckets` did not say (older APIs and emulators).
+async fn locate(clients: &AccountClients, name: &str) -> String {
+    let s3 = clients.s3(&clients.home_region()).await;
+    match clients
+        .call(s3.get_bucket_location().bucket(name).send())
+        .await
+    {
+        Ok(o) => region_from_location(o.location_constraint().map(|c| c.as_str())),
+        // Reading the bucket in the home region still records every section's failure.
+        Err(_) => clients.home_region(),
+    }
+}
+
+type Listed = (String, Option<String>, Option<String>);
+
+async fn list_buckets(clients: &AccountClients) -> Result<Vec<Listed>, Failure> {
+    let s3 = clients.s3(&clients.home_region()).await;
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = clients
+            .call(
+                s3.list_buckets()
+                    .max_buckets(1000)
+                    .set_continuation_token(token.clone())
+                    .send(),
+            )
+            .await
+            .map_err(|e| classify(&e, &[]))?;
+        for b in page.buckets() {
+            let Some(name) = b.name() else { continue };
+            listed.push((
+                name.to_string(),
+                b.bucket_region().map(str::to_string),
+                b.creation_date().map(|d| d.to_string()),
+            ));
+        }
+        token = page.continuation_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(listed);
+        }
+    }
+}
+
+async fn read_account_public_access_block(
+    clients: &AccountClients,
+    s3control: &aws_sdk_s3control::Client,
+    account_id: &str,
+) -> Section<PublicAccessBlock> {
+    let result = clients
+        .call(
+            s3control
+                .get_public_access_block()
+                .account_id(account_id)
+                .send(),
+        )
+        .await;
+    section(result, &["NoSuchPublicAccessBlockConfiguration"], |o| {
+        public_access_block(o.public_access_block_configuration())
+    })
+}
+
+fn public_access_block(
+    c: Option<&aws_sdk_s3control::types::PublicAccessBlockConfiguration>,
+) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: c.and_then(|c| c.block_public_acls()).unwrap_or(false),
+        ignore_public_acls: c.and_then(|c| c.ignore_public_acls()).unwrap_or(false),
+        block_public_policy: c.and_then(|c| c.block_public_policy()).unwrap_or(false),
+        restrict_public_buckets: c.and_then(|c| c.restrict_public_buckets()).unwrap_or(false),
+    }
+}
+
+async fn read_access_points(
+    clients: &AccountClients,
+    s3control: &aws_sdk_s3control::Client,
+    account_id: &str,
+) -> Section<Vec<AccessPoint>> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let result = clients
+            .call(
+                s3control
+                    .list_access_points()
+                    .account_id(account_id)
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await;
+        match result {
+            Ok(page) => {
+                names.extend(
+                    page.access_point_list()
+                        .iter()
+                        .map(|a| a.name().to_string()),
+                );
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Err(e) => return classify(&e, &[]).into_section(),
+        }
+    }
+    let mut points = Vec::with_capacity(names.len());
+    for name in names {
+        let (details, policy) = tokio::join!(
+            clients.call(
+                s3control
+                    .get_access_point()
+                    .account_id(account_id)
+                    .name(&name)
+                    .send()
+            ),
+            clients.call(
+                s3control
+                    .get_access_point_policy()
+                    .account_id(account_id)
+                    .name(&name)
+                    .send()
+            ),
+        );
+        let policy = section(policy, &["NoSuchAccessPointPolicy"], |o| {
+            o.policy().unwrap_or_default().to_string()
+        });
+        let policy_status = match &policy {
+            Section::Present { .. } => section(
+                clients
+                    .call(
+                        s3control
+                            .get_access_point_policy_status()
+                            .account_id(account_id)
+                            .name(&name)
+                            .send(),
+                    )
+                    .await,
+                &["NoSuchAccessPointPolicy"],
+                |o| PolicyStatus {
+                    is_public: o.policy_status().is_some_and(|s| s.is_public()),
+                },
+            ),
+            Section::Absent { .. } => Section::Absent {
+                code: Some("NoSuchAccessPointPolicy".into()),
+            },
+            other => other.clone().map_unreadable(),
+        };
+        let (bucket, network_origin, vpc_id, bpa) = match &details {
+            Ok(d) => (
+                d.bucket().unwrap_or_default().to_string(),
+                d.network_origin()
+                    .map_or_else(String::new, |n| n.as_str().to_string()),
+                d.vpc_configuration().map(|v| v.vpc_id().to_string()),
+                Section::present(public_access_block(d.public_access_block_configuration())),
+            ),
+            Err(e) => (
+                String::new(),
+                String::new(),
+                None,
+                classify(e, &[]).into_section(),
+            ),
+        };
+        points.push(AccessPoint {
+            name,
+            bucket,
+            network_origin,
+            vpc_id,
+            public_access_block: bpa,
+            policy,
+            policy_status,
+        });
+    }
+    Section::present(points)
+}
+
+async fn read_analyzers(clients: &AccountClients, regions: &[String]) -> Section<Vec<Analyzer>> {
+    let mut analyzers = Vec::new();
+    for region in regions {
+        let client = clients.access_analyzer(region);
+        let mut token: Option<String> = None;
+        loop {
+            let page = match clients
+                .call(client.list_analyzers().set_next_token(token.clone()).send())
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => return classify(&e, &[]).into_section(),
+            };
+            for a in page.analyzers() {
+                let bucket_findings = if a.status().as_str() == "ACTIVE" {
+                    read_bucket_findings(clients, &client, a.arn()).await
+                } else {
+                    Section::absent()
+                };
+                analyzers.push(Analyzer {
+                    arn: a.arn().to_string(),
+                    name: a.name().to_string(),
+                    region: region.clone(),
+                    analyzer_type: a.r#type().as_str().to_string(),
+                    status: a.status().as_str().to_string(),
+                    bucket_findings,
+                });
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Section::present(analyzers)
+}
+
+/// Active findings on S3 buckets.
+async fn read_bucket_findings(
+    clients: &AccountClients,
+    client: &aws_sdk_accessanalyzer::Client,
+    analyzer_arn: &str,
+) -> Section<Vec<AnalyzerFinding>> {
+    use aws_sdk_accessanalyzer::types::Criterion;
+    let criterion = |v: &str| Criterion::builder().eq(v).build();
+    let mut findings = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let result = clients
+            .call(
+                client
+                    .list_findings_v2()
+                    .analyzer_arn(analyzer_arn)
+                    .filter("resourceType", criterion("AWS::S3::Bucket"))
+                    .filter("status", criterion("ACTIVE"))
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            Err(e) => return classify(&e, &[]).into_section(),
+        };
+        findings.extend(page.findings().iter().map(|f| {
+            AnalyzerFinding {
+                id: f.id().to_string(),
+                resource: f.resource().unwrap_or_default().to_string(),
+                finding_type: f
+                    .finding_type()
+                    .map_or_else(String::new, |t| t.as_str().to_string()),
+                status: f.status().as_str().to_string(),
+            }
+        }));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Section::present(findings);
+        }
+    }
+}
+
+async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
+    let client = clients.cloudtrail();
+    // Shadow trails make multi-region and organization trails visible from this region.
+    let described = match clients
+        .call(client.describe_trails().include_shadow_trails(true).send())
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return classify(&e, &[]).into_section(),
+    };
+    let mut trails = Vec::new();
+    for t in described.trail_list() {
+        let arn = t.trail_arn().unwrap_or_default().to_string();
+        let selectors = clients
+            .call(client.get_event_selectors().trail_name(&arn).send())
+            .await;
+        trails.push(Trail {
+            name: t.name().unwrap_or_default().to_string(),
+            home_region: t.home_region().unwrap_or_default().to_string(),
+            is_multi_region: t.is_multi_region_trail().unwrap_or(false),
+            is_organization_trail: t.is_organization_trail().unwrap_or(false),
+            s3_bucket_name: t.s3_bucket_name().map(str::to_string),
+            event_selectors: section(selectors, &[], |o| EventSelectors {
+                basic: o
+                    .event_selectors()
+                    .iter()
+                    .map(|s| EventSelector {
+                        read_write_type: s
+                            .read_write_type()
+                            .map_or_else(|| "All".to_string(), |r| r.as_str().to_string()),
+                        include_management_events: s.include_management_events().unwrap_or(true),
+                        data_resources: s
+                            .data_resources()
+                            .iter()
+                            .map(|d| DataResource {
+                                resource_type: d.r#type().unwrap_or_default().to_string(),
+                                values: d.values().to_vec(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                advanced: o
+                    .advanced_event_selectors()
+                    .iter()
+                    .map(|s| AdvancedEventSelector {
+                        name: s.name().map(str::to_string),
+                        field_selectors: s
+                            .field_selectors()
+                            .iter()
+                            .map(|f| AdvancedFieldSelector {
+                                field: f.field().to_string(),
+                                equals: f.equals().to_vec(),
+                                starts_with: f.starts_with().to_vec(),
+                                ends_with: f.ends_with().to_vec(),
+                                not_equals: f.not_equals().to_vec(),
+                                not_starts_with: f.not_starts_with().to_vec(),
+                                not_ends_with: f.not_ends_with().to_vec(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }),
+            arn,
+        });
+    }
+    Section::present(trails)
+}

@@ -1,0 +1,374 @@
+//! Reading one bucket: one request per configuration section, against a client for the
+//! bucket's own region. Every section lands as present / absent / denied / error.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::Client;
+
+use super::classify::section;
+use super::clients::AccountClients;
+use crate::snapshot::{
+    Accelerate, Acl, Bucket, CorsRule, Encryption, EncryptionRule, Grant,
+    IntelligentTieringConfiguration, InventoryConfiguration, Lifecycle, LifecycleRule, Logging,
+    NotificationTarget, Notifications, ObjectLock, OwnershipControls, PolicyStatus,
+    PublicAccessBlock, Replication, ReplicationRule, Section, Tiering, Transition, Versioning,
+    Website,
+};
+
+/// The region a bucket lives in, from `GetBucketLocation` (empty means us-east-1, `EU` is the
+/// legacy name of eu-west-1).
+pub fn region_from_location(constraint: Option<&str>) -> String {
+    match constraint {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(region) => region.to_string(),
+    }
+}
+
+pub async fn read_bucket(
+    clients: &AccountClients,
+    name: &str,
+    region: &str,
+    creation_date: Option<String>,
+) -> Bucket {
+    let s3 = clients.s3(region).await;
+    let (policy, acl, public_access_block, ownership_controls, encryption, versioning, logging) = tokio::join!(
+        clients.call(s3.get_bucket_policy().bucket(name).send()),
+        clients.call(s3.get_bucket_acl().bucket(name).send()),
+        clients.call(s3.get_public_access_block().bucket(name).send()),
+        clients.call(s3.get_bucket_ownership_controls().bucket(name).send()),
+        clients.call(s3.get_bucket_encryption().bucket(name).send()),
+        clients.call(s3.get_bucket_versioning().bucket(name).send()),
+        clients.call(s3.get_bucket_logging().bucket(name).send()),
+    );
+    let policy = section(policy, &["NoSuchBucketPolicy"], |o| {
+        o.policy().unwrap_or_default().to_string()
+    });
+    let policy_status = read_policy_status(clients, &s3, name, &policy).await;
+    let (lifecycle, replication, object_lock, notifications, tags, website, cors) = tokio::join!(
+        clients.call(s3.get_bucket_lifecycle_configuration().bucket(name).send()),
+        clients.call(s3.get_bucket_replication().bucket(name).send()),
+        clients.call(s3.get_object_lock_configuration().bucket(name).send()),
+        clients.call(
+            s3.get_bucket_notification_configuration()
+                .bucket(name)
+                .send()
+        ),
+        clients.call(s3.get_bucket_tagging().bucket(name).send()),
+        clients.call(s3.get_bucket_website().bucket(name).send()),
+        clients.call(s3.get_bucket_cors().bucket(name).send()),
+    );
+    let (accelerate, intelligent_tiering, inventory) = tokio::join!(
+        clients.call(s3.get_bucket_accelerate_configuration().bucket(name).send()),
+        clients.call(
+            s3.list_bucket_intelligent_tiering_configurations()
+                .bucket(name)
+                .send()
+        ),
+        clients.call(
+            s3.list_bucket_inventory_configurations()
+                .bucket(name)
+                .send()
+        ),
+    );
+
+    Bucket {
+        name: name.to_string(),
+        region: region.to_string(),
+        creation_date,
+        policy,
+        policy_status,
+        acl: section(acl, &[], |o| Acl {
+            owner_id: o.owner().and_then(|w| w.id()).map(str::to_string),
+            grants: o
+                .grants()
+                .iter()
+                .map(|g| {
+                    let grantee = g.grantee();
+                    Grant {
+                        grantee_type: grantee
+                            .map_or_else(String::new, |g| g.r#type().as_str().to_string()),
+                        grantee_id: grantee.and_then(|g| g.id()).map(str::to_string),
+                        grantee_uri: grantee.and_then(|g| g.uri()).map(str::to_string),
+                        grantee_email: grantee.and_then(|g| g.email_address()).map(str::to_string),
+                        permission: g
+                            .permission()
+                            .map_or_else(String::new, |p| p.as_str().to_string()),
+                    }
+                })
+                .collect(),
+        }),
+        public_access_block: section(
+            public_access_block,
+            &["NoSuchPublicAccessBlockConfiguration"],
+            |o| {
+                let c = o.public_access_block_configuration();
+                PublicAccessBlock {
+                    block_public_acls: c.and_then(|c| c.block_public_acls()).unwrap_or(false),
+                    ignore_public_acls: c.and_then(|c| c.ignore_public_acls()).unwrap_or(false),
+                    block_public_policy: c.and_then(|c| c.block_public_policy()).unwrap_or(false),
+                    restrict_public_buckets: c
+                        .and_then(|c| c.restrict_public_buckets())
+                        .unwrap_or(false),
+                }
+            },
+        ),
+        ownership_controls: match section(
+            ownership_controls,
+            &["OwnershipControlsNotFoundError"],
+            |o| {
+                o.ownership_controls()
+                    .and_then(|c| c.rules().first())
+                    .map(|r| r.object_ownership().as_str().to_string())
+            },
+        ) {
+            Section::Present {
+                value: Some(object_ownership),
+            } => Section::present(OwnershipControls { object_ownership }),
+            Section::Present { value: None } => Section::absent(),
+            other => other.map_unreadable(),
+        },
+        encryption: section(
+            encryption,
+            &["ServerSideEncryptionConfigurationNotFoundError"],
+            |o| Encryption {
+                rules: o
+                    .server_side_encryption_configuration()
+                    .map(|c| c.rules())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| {
+                        let default = r.apply_server_side_encryption_by_default();
+                        EncryptionRule {
+                            sse_algorithm: default.map_or_else(String::new, |d| {
+                                d.sse_algorithm().as_str().to_string()
+                            }),
+                            kms_master_key_id: default
+                                .and_then(|d| d.kms_master_key_id())
+                                .map(str::to_string),
+                            bucket_key_enabled: r.bucket_key_enabled().unwrap_or(false),
+                        }
+                    })
+                    .collect(),
+            },
+        ),
+        versioning: section(versioning, &[], |o| Versioning {
+            // AWS returns no status for a bucket that never had versioning.
+            status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
+            mfa_delete: o
+                .mfa_delete()
+                .map_or("Disabled", |s| s.as_str())
+                .to_string(),
+        }),
+        logging: match section(logging, &[], |o| {
+            o.logging_enabled().map(|l| Logging {
+                target_bucket: l.target_bucket().to_string(),
+                target_prefix: l.target_prefix().to_string(),
+            })
+        }) {
+            Section::Present { value: Some(l) } => Section::present(l),
+            // GetBucketLogging answers 200 with an empty document when logging is off.
+            Section::Present { value: None } => Section::absent(),
+            other => other.map_unreadable(),
+        },
+        lifecycle: section(lifecycle, &["NoSuchLifecycleConfiguration"], |o| {
+            Lifecycle {
+                rules: o.rules().iter().map(lifecycle_rule).collect(),
+            }
+        }),
+        replication: section(
+            replication,
+            &["ReplicationConfigurationNotFoundError"],
+            |o| {
+                let c = o.replication_configuration();
+                Replication {
+                    role: c.map_or_else(String::new, |c| c.role().to_string()),
+                    rules: c
+                        .map(|c| c.rules())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|r| {
+                            let d = r.destination();
+                            ReplicationRule {
+                                id: r.id().map(str::to_string),
+                                status: r.status().as_str().to_string(),
+                                destination_bucket: d
+                                    .map_or_else(String::new, |d| d.bucket().to_string()),
+                                destination_account: d
+                                    .and_then(|d| d.account())
+                                    .map(str::to_string),
+                                replication_time_enabled: d
+                                    .and_then(|d| d.replication_time())
+                                    .is_some_and(|t| t.status().as_str() == "Enabled"),
+                            }
+                        })
+                        .collect(),
+                }
+            },
+        ),
+        object_lock: section(
+            object_lock,
+            &["ObjectLockConfigurationNotFoundError"],
+            |o| {
+                let c = o.object_lock_configuration();
+                let retention = c.and_then(|c| c.rule()).and_then(|r| r.default_retention());
+                ObjectLock {
+                    enabled: c
+                        .and_then(|c| c.object_lock_enabled())
+                        .is_some_and(|e| e.as_str() == "Enabled"),
+                    default_mode: retention
+                        .and_then(|r| r.mode())
+                        .map(|m| m.as_str().to_string()),
+                    default_days: retention.and_then(|r| r.days()).map(i64::from),
+                    default_years: retention.and_then(|r| r.years()).map(i64::from),
+                }
+            },
+        ),
+        notifications: section(notifications, &[], |o| Notifications {
+            topics: o
+                .topic_configurations()
+                .iter()
+                .map(|t| target(t.topic_arn(), t.events()))
+                .collect(),
+            queues: o
+                .queue_configurations()
+                .iter()
+                .map(|q| target(q.queue_arn(), q.events()))
+                .collect(),
+            lambda_functions: o
+                .lambda_function_configurations()
+                .iter()
+                .map(|l| target(l.lambda_function_arn(), l.events()))
+                .collect(),
+            eventbridge_enabled: o.event_bridge_configuration().is_some(),
+        }),
+        tags: section(tags, &["NoSuchTagSet"], |o| {
+            o.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect::<BTreeMap<_, _>>()
+        }),
+        website: section(website, &["NoSuchWebsiteConfiguration"], |o| Website {
+            index_document: o.index_document().map(|d| d.suffix().to_string()),
+            redirect_all_requests_to: o
+                .redirect_all_requests_to()
+                .map(|r| r.host_name().to_string()),
+        }),
+        cors: section(cors, &["NoSuchCORSConfiguration"], |o| {
+            o.cors_rules()
+                .iter()
+                .map(|r| CorsRule {
+                    allowed_origins: r.allowed_origins().to_vec(),
+                    allowed_methods: r.allowed_methods().to_vec(),
+                    allowed_headers: r.allowed_headers().to_vec(),
+                })
+                .collect()
+        }),
+        accelerate: section(accelerate, &[], |o| Accelerate {
+            status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
+        }),
+        intelligent_tiering: section(intelligent_tiering, &[], |o| {
+            o.intelligent_tiering_configuration_list()
+                .iter()
+                .map(|c| IntelligentTieringConfiguration {
+                    id: c.id().to_string(),
+                    status: c.status().as_str().to_string(),
+                    tierings: c
+                        .tierings()
+                        .iter()
+                        .map(|t| Tiering {
+                            access_tier: t.access_tier().as_str().to_string(),
+                            days: i64::from(t.days()),
+                        })
+                        .collect(),
+                })
+                .collect()
+        }),
+        inventory: section(inventory, &[], |o| {
+            o.inventory_configuration_list()
+                .iter()
+                .map(|c| InventoryConfiguration {
+                    id: c.id().to_string(),
+                    enabled: c.is_enabled(),
+                    destination_bucket: c
+                        .destination()
+                        .and_then(|d| d.s3_bucket_destination())
+                        .map_or_else(String::new, |d| d.bucket().to_string()),
+                    frequency: c
+                        .schedule()
+                        .map_or_else(String::new, |s| s.frequency().as_str().to_string()),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// `GetBucketPolicyStatus` only when there is a policy: without one it cannot be public.
+async fn read_policy_status(
+    clients: &AccountClients,
+    s3: &Client,
+    name: &str,
+    policy: &Section<String>,
+) -> Section<PolicyStatus> {
+    match policy {
+        Section::Present { .. } => section(
+            clients
+                .call(s3.get_bucket_policy_status().bucket(name).send())
+                .await,
+            &["NoSuchBucketPolicy"],
+            |o| PolicyStatus {
+                is_public: o
+                    .policy_status()
+                    .and_then(|s| s.is_public())
+                    .unwrap_or(false),
+            },
+        ),
+        Section::Absent { .. } => Section::Absent {
+            code: Some("NoSuchBucketPolicy".into()),
+        },
+        // Whether the policy is public cannot be known when the policy could not be read
+        // either; say so rather than calling again.
+        other => other.clone().map_unreadable(),
+    }
+}
+
+fn target(arn: &str, events: &[aws_sdk_s3::types::Event]) -> NotificationTarget {
+    NotificationTarget {
+        arn: arn.to_string(),
+        events: events.iter().map(|e| e.as_str().to_string()).collect(),
+    }
+}
+
+fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
+    #[allow(deprecated)]
+    let legacy_prefix = rule.prefix();
+    let prefix = rule
+        .filter()
+        .and_then(|f| f.prefix())
+        .or(legacy_prefix)
+        .unwrap_or_default();
+    LifecycleRule {
+        id: rule.id().map(str::to_string),
+        status: rule.status().as_str().to_string(),
+        prefix: prefix.to_string(),
+        expiration_days: rule.expiration().and_then(|e| e.days()).map(i64::from),
+        noncurrent_version_expiration_days: rule
+            .noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days())
+            .map(i64::from),
+        abort_incomplete_multipart_upload_days: rule
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation())
+            .map(i64::from),
+        transitions: rule
+            .transitions()
+            .iter()
+            .map(|t| Transition {
+                days: t.days().map(i64::from),
+                storage_class: t
+                    .storage_class()
+                    .map_or_else(String::new, |c| c.as_str().to_string()),
+            })
+            .collect(),
+    }
+}

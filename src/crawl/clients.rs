@@ -1,0 +1,230 @@
+//! Building SDK clients: the base configuration from the standard credential chain, one
+//! configuration per account (the caller's own, or `sts:AssumeRole` into the audit role), and
+//! clients that all record their operations and, against an emulator, use its endpoint.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use tokio::sync::{Mutex, Semaphore};
+
+use super::recorder::Recorder;
+
+/// How to reach AWS, shared by every account.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// Points every client at this URL (an emulator), like `AWS_ENDPOINT_URL`.
+    pub endpoint_url: Option<String>,
+    pub call_timeout: Duration,
+    pub max_attempts: u32,
+}
+
+/// The base configuration: the standard chain (environment, profile, SSO, web identity,
+/// instance role), adaptive retries and a timeout per call.
+pub async fn base_config(connection: &Connection) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(connection.max_attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(connection.call_timeout)
+                .build(),
+        );
+    if let Some(profile) = &connection.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &connection.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &connection.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    if config.region().is_some() {
+        return config;
+    }
+    // Without a configured region, read from us-east-1: S3 and Organizations answer there for
+    // the whole partition, and bucket clients use each bucket's own region anyway.
+    config
+        .into_builder()
+        .region(Region::from_static("us-east-1"))
+        .build()
+}
+
+/// Credentials for another account through `sts:AssumeRole`, obtained once up front so that an
+/// account we cannot enter is known before any read, then cached and refreshed by the SDK.
+pub async fn assume_role(
+    base: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+    recorder: &Recorder,
+) -> Result<SdkConfig, AssumeRoleFailure> {
+    // The provider calls STS with its own client; count that call like every other one.
+    recorder.count_operation("sts:AssumeRole");
+    let mut builder = AssumeRoleProvider::builder(role_arn)
+        .session_name("s3audit")
+        .configure(base);
+    if let Some(id) = external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.build().await;
+    if let Err(error) = provider.provide_credentials().await {
+        return Err(AssumeRoleFailure::from_error(&error));
+    }
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}
+
+#[derive(Debug, Clone)]
+pub struct AssumeRoleFailure {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AssumeRoleFailure {
+    fn from_error(error: &aws_credential_types::provider::error::CredentialsError) -> Self {
+        use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+        use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        // The STS error is somewhere in the chain of sources; its code says why.
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = source {
+            if let Some(sts) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+                return AssumeRoleFailure {
+                    code: sts.code().map(str::to_string),
+                    message: sts
+                        .message()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| DisplayErrorContext(sts).to_string()),
+                };
+            }
+            source = e.source();
+        }
+        AssumeRoleFailure {
+            code: None,
+            message: DisplayErrorContext(error).to_string(),
+        }
+    }
+}
+
+/// The clients of one account, with S3 clients per region created on first use.
+pub struct AccountClients {
+    pub config: SdkConfig,
+    pub recorder: Recorder,
+    pub endpoint_url: Option<String>,
+    pub requests: Arc<Semaphore>,
+    s3_by_region: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+}
+
+impl AccountClients {
+    pub fn new(
+        config: SdkConfig,
+        recorder: Recorder,
+        endpoint_url: Option<String>,
+        requests: Arc<Semaphore>,
+    ) -> Self {
+        AccountClients {
+            config,
+            recorder,
+            endpoint_url,
+            requests,
+            s3_by_region: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn home_region(&self) -> String {
+        self.config
+            .region()
+            .map_or_else(|| "us-east-1".to_string(), |r| r.to_string())
+    }
+
+    /// Runs one AWS call under the global cap on requests in flight.
+    pub async fn call<F: std::future::Future>(&self, call: F) -> F::Output {
+        let _permit = self
+            .requests
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        call.await
+    }
+
+    pub async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut clients = self.s3_by_region.lock().await;
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_s3::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .interceptor(self.recorder.clone())
+                    // An emulator serves every bucket under one host.
+                    .force_path_style(self.endpoint_url.is_some())
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
+            .interceptor(self.recorder.clone());
+        if let Some(url) = &self.endpoint_url {
+            // S3 Control's endpoint rules put the account id in front of the host
+            // (`123456789012.127.0.0.1`), which an emulator cannot serve.
+            conf = conf.endpoint_resolver(FixedS3ControlEndpoint(url.clone()));
+        }
+        aws_sdk_s3control::Client::from_conf(conf.build())
+    }
+
+    pub fn access_analyzer(&self, region: &str) -> aws_sdk_accessanalyzer::Client {
+        let conf = aws_sdk_accessanalyzer::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.recorder.clone())
+            .build();
+        aws_sdk_accessanalyzer::Client::from_conf(conf)
+    }
+
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        let conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
+            .interceptor(self.recorder.clone())
+            .build();
+        aws_sdk_cloudtrail::Client::from_conf(conf)
+    }
+}
+
+pub fn organizations(config: &SdkConfig, recorder: &Recorder) -> aws_sdk_organizations::Client {
+    let conf = aws_sdk_organizations::config::Builder::from(config)
+        .interceptor(recorder.clone())
+        .build();
+    aws_sdk_organizations::Client::from_conf(conf)
+}
+
+pub fn sts(config: &SdkConfig, recorder: &Recorder) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::config::Builder::from(config)
+        .interceptor(recorder.clone())
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+/// An S3 Control endpoint that is the configured URL, unchanged.
+#[derive(Debug)]
+struct FixedS3ControlEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedS3ControlEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        let endpoint = aws_smithy_types::endpoint::Endpoint::builder()
+            .url(self.0.clone())
+            .build();
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(endpoint))
+    }
+}

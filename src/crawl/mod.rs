@@ -1,0 +1,331 @@
+//! The crawler: finds the accounts (the organization, or the caller's own), enters each one
+//! (its own credentials or `sts:AssumeRole`), and reads everything into a snapshot. An
+//! account that cannot be entered is recorded with the reason; the others are still read.
+
+mod account;
+mod bucket;
+pub mod classify;
+pub mod clients;
+mod progress;
+pub mod recorder;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use aws_sdk_sts::error::DisplayErrorContext;
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+
+use clients::{AccountClients, Connection};
+use progress::Progress;
+use recorder::Recorder;
+
+use crate::snapshot::{
+    Account, AccountAccess, Organization, ReadFailure, SCHEMA_VERSION, Section, Snapshot, ToolInfo,
+};
+
+/// What to crawl and how hard.
+#[derive(Debug, Clone)]
+pub struct CrawlOptions {
+    pub connection: Connection,
+    /// Every ACTIVE account of the organization, instead of the caller's account only.
+    pub org: bool,
+    /// Only these account ids.
+    pub accounts: Vec<String>,
+    pub exclude_accounts: Vec<String>,
+    /// Only accounts under this organizational unit, recursively.
+    pub ou: Option<String>,
+    pub role_name: String,
+    pub external_id: Option<String>,
+    pub max_accounts: usize,
+    pub max_buckets_per_account: usize,
+    pub max_requests: usize,
+    pub quiet: bool,
+}
+
+/// An account to read, as Organizations (or STS) described it.
+#[derive(Debug, Clone)]
+struct Target {
+    id: String,
+    name: Option<String>,
+}
+
+pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
+    let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats");
+    let recorder = Recorder::default();
+    let base = clients::base_config(&options.connection).await;
+
+    let identity = clients::sts(&base, &recorder)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+        .context(
+            "cannot identify the caller (sts:GetCallerIdentity); \
+             help: check the AWS credentials (environment, --profile, SSO login)",
+        )?;
+    let caller_account = identity
+        .account()
+        .context("sts:GetCallerIdentity returned no account")?
+        .to_string();
+    // `arn:aws:...`, `arn:aws-cn:...`: the partition is the ARN's second field.
+    let partition = identity
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+
+    let (organization, targets) = if options.org {
+        let (organization, targets) = organization_accounts(&base, &recorder, options).await?;
+        (Some(organization), targets)
+    } else {
+        let targets = vec![Target {
+            id: caller_account.clone(),
+            name: None,
+        }];
+        (None, targets)
+    };
+    let targets = filter_targets(targets, options)?;
+
+    let progress = Progress::new(options.quiet);
+    progress.set_accounts(targets.len() as u64);
+    let requests = Arc::new(Semaphore::new(options.max_requests.max(1)));
+    let mut accounts: Vec<Account> = futures::stream::iter(targets)
+        .map(|target| {
+            let (base, recorder, requests, progress) = (&base, &recorder, &requests, &progress);
+            let (caller_account, partition) = (&caller_account, &partition);
+            async move {
+                let account = crawl_account(
+                    target,
+                    base,
+                    recorder,
+                    requests.clone(),
+                    caller_account,
+                    partition,
+                    options,
+                    progress,
+                )
+                .await;
+                let problem = match &account.access {
+                    AccountAccess::Failed { message, .. } => Some(message.as_str()),
+                    _ => None,
+                };
+                let buckets = account.buckets.value().map_or(0, Vec::len);
+                progress.account_done(&account.id, buckets, problem);
+                account
+            }
+        })
+        .buffer_unordered(options.max_accounts.max(1))
+        .collect()
+        .await;
+    progress.finish();
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+
+    Ok(Snapshot {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "s3audit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        partition,
+        organization,
+        accounts,
+        api_calls: recorder.operations(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn crawl_account(
+    target: Target,
+    base: &aws_config::SdkConfig,
+    recorder: &Recorder,
+    requests: Arc<Semaphore>,
+    caller_account: &str,
+    partition: &str,
+    options: &CrawlOptions,
+    progress: &Progress,
+) -> Account {
+    let (config, access) = if target.id == caller_account {
+        (base.clone(), AccountAccess::Caller)
+    } else {
+        let role_arn = format!(
+            "arn:{partition}:iam::{}:role/{}",
+            target.id, options.role_name
+        );
+        match clients::assume_role(base, &role_arn, options.external_id.as_deref(), recorder).await
+        {
+            Ok(config) => (config, AccountAccess::AssumedRole { role_arn }),
+            Err(failure) => return not_entered(target, role_arn, failure),
+        }
+    };
+    let clients = AccountClients::new(
+        config,
+        recorder.clone(),
+        options.connection.endpoint_url.clone(),
+        requests,
+    );
+    let data = account::read_account(
+        &clients,
+        &target.id,
+        options.max_buckets_per_account,
+        progress,
+    )
+    .await;
+    Account {
+        id: target.id,
+        name: target.name,
+        access,
+        public_access_block: data.public_access_block,
+        access_points: data.access_points,
+        access_analyzers: data.access_analyzers,
+        trails: data.trails,
+        buckets: data.buckets,
+    }
+}
+
+/// An account whose role could not be assumed: recorded, with every section an error that
+/// names the reason, so that nothing in it can pass.
+fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFailure) -> Account {
+    let reason = ReadFailure {
+        code: failure.code.clone(),
+        message: format!("the account could not be entered: {}", failure.message),
+    };
+    Account {
+        id: target.id,
+        name: target.name,
+        access: AccountAccess::Failed {
+            role_arn: Some(role_arn),
+            code: failure.code,
+            message: failure.message,
+        },
+        public_access_block: Section::Error(reason.clone()),
+        access_points: Section::Error(reason.clone()),
+        access_analyzers: Section::Error(reason.clone()),
+        trails: Section::Error(reason.clone()),
+        buckets: Section::Error(reason),
+    }
+}
+
+/// The organization and its ACTIVE accounts (under `--ou` when given).
+async fn organization_accounts(
+    base: &aws_config::SdkConfig,
+    recorder: &Recorder,
+    options: &CrawlOptions,
+) -> Result<(Organization, Vec<Target>)> {
+    let client = clients::organizations(base, recorder);
+    let described = client
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+        .context(
+            "cannot describe the organization; help: --org needs credentials of the \
+             management account or a delegated administrator (organizations:DescribeOrganization)",
+        )?;
+    let org = described
+        .organization()
+        .context("DescribeOrganization returned no organization")?;
+    let organization = Organization {
+        id: org.id().unwrap_or_default().to_string(),
+        management_account_id: org.master_account_id().unwrap_or_default().to_string(),
+    };
+
+    let mut accounts = Vec::new();
+    match &options.ou {
+        None => {
+            let mut pages = client.list_accounts().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page
+                    .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                    .context("organizations:ListAccounts failed")?;
+                accounts.extend(page.accounts().iter().cloned());
+            }
+        }
+        Some(ou) => {
+            // Accounts directly under each OU, then its child OUs, depth first.
+            let mut parents = vec![ou.clone()];
+            while let Some(parent) = parents.pop() {
+                let mut pages = client
+                    .list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page
+                        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                        .with_context(|| {
+                            format!("organizations:ListAccountsForParent {parent} failed")
+                        })?;
+                    accounts.extend(page.accounts().iter().cloned());
+                }
+                let mut pages = client
+                    .list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page
+                        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                        .with_context(|| {
+                            format!(
+                                "organizations:ListOrganizationalUnitsForParent {parent} failed"
+                            )
+                        })?;
+                    parents.extend(
+                        page.organizational_units()
+                            .iter()
+                            .filter_map(|u| u.id().map(str::to_string)),
+                    );
+                }
+            }
+        }
+    }
+    let targets = accounts
+        .into_iter()
+        .filter(is_active)
+        .filter_map(|a| {
+            Some(Target {
+                id: a.id()?.to_string(),
+                name: a.name().map(str::to_string),
+            })
+        })
+        .collect();
+    Ok((organization, targets))
+}
+
+/// ACTIVE accounts only: suspended and closing accounts cannot be audited.
+fn is_active(account: &aws_sdk_organizations::types::Account) -> bool {
+    #[allow(deprecated)]
+    let status = account.status().map(|s| s.as_str().to_string());
+    let state = account.state().map(|s| s.as_str().to_string());
+    state.or(status).is_some_and(|s| s == "ACTIVE")
+}
+
+/// Applies `--accounts` and `--exclude-accounts`; an id given to `--accounts` that is not
+/// among the candidates is an error rather than a silent no-op.
+fn filter_targets(targets: Vec<Target>, options: &CrawlOptions) -> Result<Vec<Target>> {
+    let known: BTreeSet<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+    if let Some(missing) = options
+        .accounts
+        .iter()
+        .find(|id| !known.contains(id.as_str()))
+    {
+        bail!(
+            "account {missing} given to --accounts is not among the accounts to audit ({}); \
+             help: with --org it must be an ACTIVE account of the organization (and under --ou)",
+            known.iter().copied().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(targets
+        .into_iter()
+        .filter(|t| options.accounts.is_empty() || options.accounts.contains(&t.id))
+        .filter(|t| !options.exclude_accounts.contains(&t.id))
+        .collect())
+}

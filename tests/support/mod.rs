@@ -1,0 +1,123 @@
+//! Test support: the emulated AWS organization (moto, started per test on a free port and
+//! stopped when the test ends) and running the real s3audit binary against it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use assert_cmd::prelude::*;
+use serde_json::Value;
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The emulator venv's python, installed by `scripts/emulator-setup` on first use (once per
+/// test process).
+fn python() -> &'static PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let output = Command::new(repo("scripts/emulator-setup"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("scripts/emulator-setup runs");
+        assert!(
+            output.status.success(),
+            "scripts/emulator-setup failed: the emulator (moto from PyPI) could not be installed"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        PathBuf::from(stdout.lines().last().expect("the venv's python").trim())
+    })
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        let mut child = Command::new(python())
+            .arg(repo("tests/emulator/server.py"))
+            .args(["--port", "0"])
+            // The launcher exits when its stdin closes, so it cannot outlive this process.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the emulator prints its address");
+        let url = line
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
+            .trim()
+            .to_string();
+        Emulator { child, url }
+    }
+
+    /// Builds the default scenario (or with extra arguments, e.g. `--enforce-iam`) and
+    /// returns its description.
+    pub fn scenario(&self, extra: &[&str]) -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("scenario.json");
+        let status = Command::new(python())
+            .arg(repo("tests/emulator/scenario.py"))
+            .args(["--endpoint", &self.url, "--out"])
+            .arg(&out)
+            .args(extra)
+            .stdout(Stdio::null())
+            .status()
+            .expect("the scenario runs");
+        assert!(status.success(), "the scenario failed");
+        read_json(&out)
+    }
+
+    /// Runs s3audit against the emulator with the given credentials (default: the
+    /// management account's) and arguments.
+    pub fn s3audit(&self, credentials: Option<(&str, &str)>, args: &[&str]) -> Output {
+        let (key, secret) = credentials.unwrap_or(("testing", "testing"));
+        Command::cargo_bin("s3audit")
+            .unwrap()
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
