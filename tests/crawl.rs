@@ -267,9 +267,6 @@ fn a_section_denied_by_iam_makes_the_rules_that_need_it_unknown() {
             "{rule} should be unknown: {unknown:?}"
         );
     }
-    let findings = findings_by_resource(&results);
-    let failing = findings.get(bucket).cloned().unwrap_or_default();
-    assert!(unknown.iter().all(|r| !failing.contains(*r)), "{failing:?}");
     // Rules that do not read the policy are still decided.
     assert!(!unknown.contains("bucket-versioning-disabled"));
 }

@@ -254,7 +254,7 @@ fn policy_facts(policy: &Policy, bucket_arn: &str) -> PolicyFacts {
                     });
                 }
             }
-            Effect::Deny if statement.has_public_principal() => {
+            Effect::Deny if applies_to_everyone(statement) => {
                 if denies_plain_http(statement) && statement.covers_action("s3:AnyAction") {
                     let bucket = statement.covers_resource(bucket_arn);
                     let objects = statement.covers_resource(&any_object);
@@ -274,18 +274,36 @@ fn policy_facts(policy: &Policy, bucket_arn: &str) -> PolicyFacts {
     facts
 }
 
-/// `Bool`/`BoolIfExists` `aws:SecureTransport` = `false`.
+/// A `Deny` that binds every caller for the actions and resources it lists: `Principal` is
+/// everyone (not `NotPrincipal`, which exempts someone), and the action and resource sets are
+/// written positively (a `NotAction`/`NotResource` deny leaves out what it names).
+fn applies_to_everyone(statement: &Statement) -> bool {
+    statement.not_principal.is_none()
+        && statement
+            .principal
+            .as_ref()
+            .is_some_and(policy::Principals::is_public)
+        && statement.not_actions.is_empty()
+        && statement.not_resources.is_empty()
+}
+
+/// `Bool`/`BoolIfExists` `aws:SecureTransport` = `false`, and no other condition: a further
+/// condition (e.g. `aws:SourceVpce`) narrows the deny, so plain HTTP stays allowed elsewhere.
 fn denies_plain_http(statement: &Statement) -> bool {
-    statement.conditions.iter().any(|c| {
-        matches!(c.operator.as_str(), "Bool" | "BoolIfExists")
-            && c.key.eq_ignore_ascii_case("aws:SecureTransport")
-            && c.values.iter().any(|v| v.eq_ignore_ascii_case("false"))
-    })
+    statement.conditions.len() == 1
+        && statement.conditions.iter().any(|c| {
+            matches!(c.operator.as_str(), "Bool" | "BoolIfExists")
+                && c.key.eq_ignore_ascii_case("aws:SecureTransport")
+                && c.values.iter().any(|v| v.eq_ignore_ascii_case("false"))
+        })
 }
 
 /// `NumericLessThan` `s3:TlsVersion` = `1.2` denies TLS below 1.2. It does not refuse plain
 /// HTTP, whose requests carry no TLS version, unless the operator ends in `IfExists`.
 fn denied_below_tls_version(statement: &Statement) -> Option<String> {
+    if statement.conditions.len() != 1 {
+        return None;
+    }
     statement.conditions.iter().find_map(|c| {
         let lower_bound = matches!(
             c.operator.as_str(),
@@ -361,6 +379,25 @@ mod tests {
         ));
         assert!(!objects_only.policy.denies_insecure_transport);
         assert!(objects_only.policy.denies_insecure_transport_partially);
+    }
+
+    #[test]
+    fn a_secure_transport_deny_that_exempts_someone_does_not_enforce_tls() {
+        for statement in [
+            // NotPrincipal: the named principal may still use HTTP.
+            r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            // NotAction: the named actions may still use HTTP.
+            r#"{"Effect":"Deny","Principal":"*","NotAction":"s3:GetObject","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            // NotResource: the named objects may still be read over HTTP.
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","NotResource":"arn:aws:s3:::b/public/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            // A further condition narrows the deny to one network path.
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"},"StringEquals":{"aws:SourceVpce":"vpce-1"}}}"#,
+        ] {
+            let f = facts(&bucket_with_policy(&format!(
+                r#"{{"Statement":[{statement}]}}"#
+            )));
+            assert!(!f.policy.denies_insecure_transport, "{statement}");
+        }
     }
 
     #[test]

@@ -204,6 +204,10 @@ const RESTRICTING_KEYS: &[&str] = &[
     "aws:sourceorgpaths",
     "aws:sourceip",
     "aws:vpcsourceip",
+    "aws:sourceowner",
+    // Access is delegated to access points of one account, whose own policies decide.
+    "s3:dataaccesspointaccount",
+    "s3:dataaccesspointarn",
 ];
 
 impl Condition {

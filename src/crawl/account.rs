@@ -4,12 +4,13 @@
 use futures::StreamExt;
 
 use super::bucket::{read_bucket, region_from_location};
-use super::classify::{Failure, classify, section};
+use super::classify::{Failure, classify, required, section};
 use super::clients::AccountClients;
 use super::progress::Progress;
 use crate::snapshot::{
     AccessPoint, AdvancedEventSelector, AdvancedFieldSelector, Analyzer, AnalyzerFinding, Bucket,
-    DataResource, EventSelector, EventSelectors, PolicyStatus, PublicAccessBlock, Section, Trail,
+    DataResource, EventSelector, EventSelectors, PolicyStatus, PublicAccessBlock, ReadFailure,
+    Section, Trail,
 };
 
 /// Account-level sections plus the buckets.
@@ -27,10 +28,9 @@ pub async fn read_account(
     bucket_concurrency: usize,
     progress: &Progress,
 ) -> AccountData {
-    let s3control = clients.s3control();
-    let (public_access_block, access_points, trails, listing) = tokio::join!(
+    let s3control = clients.s3control(&clients.home_region());
+    let (public_access_block, trails, listing) = tokio::join!(
         read_account_public_access_block(clients, &s3control, account_id),
-        read_access_points(clients, &s3control, account_id),
         read_trails(clients),
         list_buckets(clients),
     );
@@ -39,17 +39,22 @@ pub async fn read_account(
             progress.add_buckets(listed.len() as u64);
             let buckets: Vec<Bucket> = futures::stream::iter(listed)
                 .map(|(name, region, created)| async move {
-                    let region = match region {
-                        Some(region) => region,
-                        None => locate(clients, &name).await,
+                    let bucket = match region {
+                        Some(region) => read_bucket(clients, &name, &region, created).await,
+                        None => match locate(clients, &name).await {
+                            Ok(region) => read_bucket(clients, &name, &region, created).await,
+                            Err(failure) => unlocated_bucket(&name, created, failure),
+                        },
                     };
-                    let bucket = read_bucket(clients, &name, &region, created).await;
                     progress.bucket_done(&bucket);
                     bucket
                 })
-                .buffered(bucket_concurrency.max(1))
+                // Unordered: a bucket stuck in retries must not hold back the others.
+                .buffer_unordered(bucket_concurrency.max(1))
                 .collect()
                 .await;
+            let mut buckets: Vec<Bucket> = buckets;
+            buckets.sort_by(|a, b| a.name.cmp(&b.name));
             Section::present(buckets)
         }
         Err(failure) => failure.into_section(),
@@ -61,7 +66,11 @@ pub async fn read_account(
     }
     regions.sort();
     regions.dedup();
-    let access_analyzers = read_analyzers(clients, &regions).await;
+    // Access points and analyzers are regional: read them in every region that matters.
+    let (access_points, access_analyzers) = tokio::join!(
+        read_access_points(clients, account_id, &regions),
+        read_analyzers(clients, &regions),
+    );
     AccountData {
         public_access_block,
         access_points,
@@ -72,21 +81,72 @@ pub async fn read_account(
 }
 
 /// The bucket's region when `ListBuckets` did not say (older APIs and emulators).
-async fn locate(clients: &AccountClients, name: &str) -> String {
+async fn locate(clients: &AccountClients, name: &str) -> Result<String, Failure> {
     let s3 = clients.s3(&clients.home_region()).await;
     match clients
         .call(s3.get_bucket_location().bucket(name).send())
         .await
     {
-        Ok(o) => region_from_location(o.location_constraint().map(|c| c.as_str())),
-        // Reading the bucket in the home region still records every section's failure.
-        Err(_) => clients.home_region(),
+        Ok(o) => Ok(region_from_location(
+            o.location_constraint().map(|c| c.as_str()),
+        )),
+        Err(e) => Err(classify(&e, &[])),
     }
 }
 
-type Listed = (String, Option<String>, Option<String>);
+/// A bucket whose region could not be found: nothing else can be read from the right
+/// endpoint, so every section carries the location failure instead of 18 confusing errors.
+fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bucket {
+    let cause = failure
+        .read_failure()
+        .cloned()
+        .unwrap_or_else(|| ReadFailure {
+            code: None,
+            message: "GetBucketLocation gave no region".into(),
+        });
+    let reason = ReadFailure {
+        code: cause.code,
+        message: format!(
+            "the bucket's region is unknown (GetBucketLocation): {}",
+            cause.message
+        ),
+    };
+    fn failed<T>(denied: bool, reason: &ReadFailure) -> Section<T> {
+        if denied {
+            Section::Denied(reason.clone())
+        } else {
+            Section::Error(reason.clone())
+        }
+    }
+    let denied = matches!(failure, Failure::Denied(_));
+    Bucket {
+        name: name.to_string(),
+        region: String::new(),
+        creation_date: created,
+        policy: failed(denied, &reason),
+        policy_status: failed(denied, &reason),
+        acl: failed(denied, &reason),
+        public_access_block: failed(denied, &reason),
+        ownership_controls: failed(denied, &reason),
+        encryption: failed(denied, &reason),
+        versioning: failed(denied, &reason),
+        logging: failed(denied, &reason),
+        lifecycle: failed(denied, &reason),
+        replication: failed(denied, &reason),
+        object_lock: failed(denied, &reason),
+        notifications: failed(denied, &reason),
+        tags: failed(denied, &reason),
+        website: failed(denied, &reason),
+        cors: failed(denied, &reason),
+        accelerate: failed(denied, &reason),
+        intelligent_tiering: failed(denied, &reason),
+        inventory: failed(denied, &reason),
+    }
+}
 
-async fn list_buckets(clients: &AccountClients) -> Result<Vec<Listed>, Failure> {
+pub(super) type Listed = (String, Option<String>, Option<String>);
+
+pub(super) async fn list_buckets(clients: &AccountClients) -> Result<Vec<Listed>, Failure> {
     let s3 = clients.s3(&clients.home_region()).await;
     let mut listed = Vec::new();
     let mut token: Option<String> = None;
@@ -146,9 +206,25 @@ fn public_access_block(
 
 async fn read_access_points(
     clients: &AccountClients,
-    s3control: &aws_sdk_s3control::Client,
     account_id: &str,
+    regions: &[String],
 ) -> Section<Vec<AccessPoint>> {
+    let mut points = Vec::new();
+    for region in regions {
+        match read_access_points_in(clients, account_id, region).await {
+            Section::Present { value } => points.extend(value),
+            other => return other,
+        }
+    }
+    Section::present(points)
+}
+
+async fn read_access_points_in(
+    clients: &AccountClients,
+    account_id: &str,
+    region: &str,
+) -> Section<Vec<AccessPoint>> {
+    let s3control = clients.s3control(region);
     let mut names = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -166,6 +242,13 @@ async fn read_access_points(
                 names.extend(
                     page.access_point_list()
                         .iter()
+                        // The ARN names the access point's region; keep this region's only,
+                        // in case an endpoint lists every region's (emulators do).
+                        .filter(|a| {
+                            a.access_point_arn()
+                                .and_then(|arn| arn.split(':').nth(3))
+                                .is_none_or(|r| r.is_empty() || r == region)
+                        })
                         .map(|a| a.name().to_string()),
                 );
                 token = page.next_token().map(str::to_string);
@@ -198,20 +281,25 @@ async fn read_access_points(
             o.policy().unwrap_or_default().to_string()
         });
         let policy_status = match &policy {
-            Section::Present { .. } => section(
-                clients
-                    .call(
-                        s3control
-                            .get_access_point_policy_status()
-                            .account_id(account_id)
-                            .name(&name)
-                            .send(),
-                    )
-                    .await,
-                &["NoSuchAccessPointPolicy"],
-                |o| PolicyStatus {
-                    is_public: o.policy_status().is_some_and(|s| s.is_public()),
-                },
+            Section::Present { .. } => required(
+                section(
+                    clients
+                        .call(
+                            s3control
+                                .get_access_point_policy_status()
+                                .account_id(account_id)
+                                .name(&name)
+                                .send(),
+                        )
+                        .await,
+                    &["NoSuchAccessPointPolicy"],
+                    |o| {
+                        o.policy_status().map(|s| PolicyStatus {
+                            is_public: s.is_public(),
+                        })
+                    },
+                ),
+                "PolicyStatus",
             ),
             Section::Absent { .. } => Section::Absent {
                 code: Some("NoSuchAccessPointPolicy".into()),
@@ -235,6 +323,7 @@ async fn read_access_points(
         };
         points.push(AccessPoint {
             name,
+            region: region.to_string(),
             bucket,
             network_origin,
             vpc_id,
@@ -246,7 +335,10 @@ async fn read_access_points(
     Section::present(points)
 }
 
-async fn read_analyzers(clients: &AccountClients, regions: &[String]) -> Section<Vec<Analyzer>> {
+pub(super) async fn read_analyzers(
+    clients: &AccountClients,
+    regions: &[String],
+) -> Section<Vec<Analyzer>> {
     let mut analyzers = Vec::new();
     for region in regions {
         let client = clients.access_analyzer(region);
@@ -263,7 +355,12 @@ async fn read_analyzers(clients: &AccountClients, regions: &[String]) -> Section
                 let bucket_findings = if a.status().as_str() == "ACTIVE" {
                     read_bucket_findings(clients, &client, a.arn()).await
                 } else {
-                    Section::absent()
+                    // An analyzer that is not active has no current findings: "none" would
+                    // read as "nothing public".
+                    Section::Error(ReadFailure {
+                        code: None,
+                        message: format!("the analyzer is {}, not ACTIVE", a.status().as_str()),
+                    })
                 };
                 analyzers.push(Analyzer {
                     arn: a.arn().to_string(),
@@ -327,7 +424,7 @@ async fn read_bucket_findings(
 }
 
 async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
-    let client = clients.cloudtrail();
+    let client = clients.cloudtrail(&clients.home_region());
     // Shadow trails make multi-region and organization trails visible from this region.
     let described = match clients
         .call(client.describe_trails().include_shadow_trails(true).send())
@@ -339,9 +436,18 @@ async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
     let mut trails = Vec::new();
     for t in described.trail_list() {
         let arn = t.trail_arn().unwrap_or_default().to_string();
-        let selectors = clients
-            .call(client.get_event_selectors().trail_name(&arn).send())
-            .await;
+        // A shadow trail's selectors are served by the trail's home region.
+        let home = t.home_region().unwrap_or_default();
+        let selectors = if home.is_empty() || home == clients.home_region() {
+            clients
+                .call(client.get_event_selectors().trail_name(&arn).send())
+                .await
+        } else {
+            let home_client = clients.cloudtrail(home);
+            clients
+                .call(home_client.get_event_selectors().trail_name(&arn).send())
+                .await
+        };
         trails.push(Trail {
             name: t.name().unwrap_or_default().to_string(),
             home_region: t.home_region().unwrap_or_default().to_string(),

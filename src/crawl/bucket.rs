@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_s3::Client;
 
-use super::classify::section;
+use super::classify::{required, section};
 use super::clients::AccountClients;
 use crate::snapshot::{
     Accelerate, Acl, Bucket, CorsRule, Encryption, EncryptionRule, Grant,
@@ -113,21 +113,20 @@ pub async fn read_bucket(
                 }
             },
         ),
-        ownership_controls: match section(
-            ownership_controls,
-            &["OwnershipControlsNotFoundError"],
-            |o| {
-                o.ownership_controls()
-                    .and_then(|c| c.rules().first())
-                    .map(|r| r.object_ownership().as_str().to_string())
-            },
-        ) {
-            Section::Present {
-                value: Some(object_ownership),
-            } => Section::present(OwnershipControls { object_ownership }),
-            Section::Present { value: None } => Section::absent(),
-            other => other.map_unreadable(),
-        },
+        ownership_controls: required(
+            section(
+                ownership_controls,
+                &["OwnershipControlsNotFoundError"],
+                |o| {
+                    o.ownership_controls()
+                        .and_then(|c| c.rules().first())
+                        .map(|r| OwnershipControls {
+                            object_ownership: r.object_ownership().as_str().to_string(),
+                        })
+                },
+            ),
+            "ownership rule",
+        ),
         encryption: section(
             encryption,
             &["ServerSideEncryptionConfigurationNotFoundError"],
@@ -311,17 +310,19 @@ async fn read_policy_status(
     policy: &Section<String>,
 ) -> Section<PolicyStatus> {
     match policy {
-        Section::Present { .. } => section(
-            clients
-                .call(s3.get_bucket_policy_status().bucket(name).send())
-                .await,
-            &["NoSuchBucketPolicy"],
-            |o| PolicyStatus {
-                is_public: o
-                    .policy_status()
-                    .and_then(|s| s.is_public())
-                    .unwrap_or(false),
-            },
+        Section::Present { .. } => required(
+            section(
+                clients
+                    .call(s3.get_bucket_policy_status().bucket(name).send())
+                    .await,
+                &["NoSuchBucketPolicy"],
+                |o| {
+                    o.policy_status()
+                        .and_then(|s| s.is_public())
+                        .map(|is_public| PolicyStatus { is_public })
+                },
+            ),
+            "PolicyStatus.IsPublic",
         ),
         Section::Absent { .. } => Section::Absent {
             code: Some("NoSuchBucketPolicy".into()),
@@ -340,17 +341,32 @@ fn target(arn: &str, events: &[aws_sdk_s3::types::Event]) -> NotificationTarget 
 }
 
 fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
+    let filter = rule.filter();
+    let and = filter.and_then(|f| f.and());
     #[allow(deprecated)]
     let legacy_prefix = rule.prefix();
-    let prefix = rule
-        .filter()
+    let prefix = filter
         .and_then(|f| f.prefix())
+        .or_else(|| and.and_then(|a| a.prefix()))
         .or(legacy_prefix)
         .unwrap_or_default();
+    let tags = filter
+        .and_then(|f| f.tag())
+        .into_iter()
+        .chain(and.map(|a| a.tags()).unwrap_or_default())
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
     LifecycleRule {
         id: rule.id().map(str::to_string),
         status: rule.status().as_str().to_string(),
         prefix: prefix.to_string(),
+        filter_tags: tags,
+        object_size_greater_than: filter
+            .and_then(|f| f.object_size_greater_than())
+            .or_else(|| and.and_then(|a| a.object_size_greater_than())),
+        object_size_less_than: filter
+            .and_then(|f| f.object_size_less_than())
+            .or_else(|| and.and_then(|a| a.object_size_less_than())),
         expiration_days: rule.expiration().and_then(|e| e.days()).map(i64::from),
         noncurrent_version_expiration_days: rule
             .noncurrent_version_expiration()

@@ -89,3 +89,18 @@ where
         Err(error) => classify(&error, absent_codes).into_section(),
     }
 }
+
+/// A section whose value AWS should always return: a response without it (`None`) is an
+/// error that names what was missing, never a default such as "not public".
+pub fn required<T>(section: Section<Option<T>>, what: &str) -> Section<T> {
+    match section {
+        Section::Present { value: Some(value) } => Section::present(value),
+        Section::Present { value: None } => Section::Error(ReadFailure {
+            code: None,
+            message: format!("the response had no {what}"),
+        }),
+        Section::Absent { code } => Section::Absent { code },
+        Section::Denied(f) => Section::Denied(f),
+        Section::Error(f) => Section::Error(f),
+    }
+}

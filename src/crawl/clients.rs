@@ -11,6 +11,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::recorder::Recorder;
@@ -121,6 +122,8 @@ pub struct AccountClients {
     pub recorder: Recorder,
     pub endpoint_url: Option<String>,
     pub requests: Arc<Semaphore>,
+    /// Interceptors added to every client besides the recorder (unit tests add SDK mocks).
+    pub extra_interceptors: Vec<SharedInterceptor>,
     s3_by_region: Mutex<HashMap<String, aws_sdk_s3::Client>>,
 }
 
@@ -136,6 +139,7 @@ impl AccountClients {
             recorder,
             endpoint_url,
             requests,
+            extra_interceptors: Vec::new(),
             s3_by_region: Mutex::new(HashMap::new()),
         }
     }
@@ -161,49 +165,66 @@ impl AccountClients {
         clients
             .entry(region.to_string())
             .or_insert_with(|| {
-                let conf = aws_sdk_s3::config::Builder::from(&self.config)
+                let mut conf = aws_sdk_s3::config::Builder::from(&self.config)
                     .region(Region::new(region.to_string()))
                     .interceptor(self.recorder.clone())
                     // An emulator serves every bucket under one host.
-                    .force_path_style(self.endpoint_url.is_some())
-                    .build();
-                aws_sdk_s3::Client::from_conf(conf)
+                    .force_path_style(self.endpoint_url.is_some());
+                for interceptor in &self.extra_interceptors {
+                    conf.push_interceptor(interceptor.clone());
+                }
+                aws_sdk_s3::Client::from_conf(conf.build())
             })
             .clone()
     }
 
-    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+    pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
             .interceptor(self.recorder.clone());
         if let Some(url) = &self.endpoint_url {
             // S3 Control's endpoint rules put the account id in front of the host
             // (`123456789012.127.0.0.1`), which an emulator cannot serve.
             conf = conf.endpoint_resolver(FixedS3ControlEndpoint(url.clone()));
         }
+        for interceptor in &self.extra_interceptors {
+            conf.push_interceptor(interceptor.clone());
+        }
         aws_sdk_s3control::Client::from_conf(conf.build())
     }
 
     pub fn access_analyzer(&self, region: &str) -> aws_sdk_accessanalyzer::Client {
-        let conf = aws_sdk_accessanalyzer::config::Builder::from(&self.config)
+        let mut conf = aws_sdk_accessanalyzer::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
-            .interceptor(self.recorder.clone())
-            .build();
-        aws_sdk_accessanalyzer::Client::from_conf(conf)
+            .interceptor(self.recorder.clone());
+        for interceptor in &self.extra_interceptors {
+            conf.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_accessanalyzer::Client::from_conf(conf.build())
     }
 
-    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
-        let conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
-            .interceptor(self.recorder.clone())
-            .build();
-        aws_sdk_cloudtrail::Client::from_conf(conf)
+    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.recorder.clone());
+        for interceptor in &self.extra_interceptors {
+            conf.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_cloudtrail::Client::from_conf(conf.build())
     }
 }
 
-pub fn organizations(config: &SdkConfig, recorder: &Recorder) -> aws_sdk_organizations::Client {
-    let conf = aws_sdk_organizations::config::Builder::from(config)
-        .interceptor(recorder.clone())
-        .build();
-    aws_sdk_organizations::Client::from_conf(conf)
+pub fn organizations(
+    config: &SdkConfig,
+    recorder: &Recorder,
+    extra_interceptors: &[SharedInterceptor],
+) -> aws_sdk_organizations::Client {
+    let mut conf =
+        aws_sdk_organizations::config::Builder::from(config).interceptor(recorder.clone());
+    for interceptor in extra_interceptors {
+        conf.push_interceptor(interceptor.clone());
+    }
+    aws_sdk_organizations::Client::from_conf(conf.build())
 }
 
 pub fn sts(config: &SdkConfig, recorder: &Recorder) -> aws_sdk_sts::Client {

@@ -81,7 +81,8 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
         .to_string();
 
     let (organization, targets) = if options.org {
-        let (organization, targets) = organization_accounts(&base, &recorder, options).await?;
+        let (organization, targets) =
+            organization_accounts(&base, &recorder, &[], options.ou.as_deref()).await?;
         (Some(organization), targets)
     } else {
         let targets = vec![Target {
@@ -217,9 +218,10 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
 async fn organization_accounts(
     base: &aws_config::SdkConfig,
     recorder: &Recorder,
-    options: &CrawlOptions,
+    extra_interceptors: &[aws_smithy_runtime_api::client::interceptors::SharedInterceptor],
+    ou: Option<&str>,
 ) -> Result<(Organization, Vec<Target>)> {
-    let client = clients::organizations(base, recorder);
+    let client = clients::organizations(base, recorder, extra_interceptors);
     let described = client
         .describe_organization()
         .send()
@@ -238,7 +240,7 @@ async fn organization_accounts(
     };
 
     let mut accounts = Vec::new();
-    match &options.ou {
+    match ou {
         None => {
             let mut pages = client.list_accounts().into_paginator().send();
             while let Some(page) = pages.next().await {
@@ -250,7 +252,7 @@ async fn organization_accounts(
         }
         Some(ou) => {
             // Accounts directly under each OU, then its child OUs, depth first.
-            let mut parents = vec![ou.clone()];
+            let mut parents = vec![ou.to_string()];
             while let Some(parent) = parents.pop() {
                 let mut pages = client
                     .list_accounts_for_parent()
@@ -329,3 +331,6 @@ fn filter_targets(targets: Vec<Target>, options: &CrawlOptions) -> Result<Vec<Ta
         .filter(|t| !options.exclude_accounts.contains(&t.id))
         .collect())
 }
+
+#[cfg(test)]
+mod tests;

@@ -116,6 +116,21 @@ impl Walker<'_> {
                 }
             }
             Expr::Call(call) => {
+                // `bucket["policy"]` would read a section the check cannot see, and so could
+                // not require: sections are read by name only.
+                if call.func_name == "_[_]"
+                    && let Some(IdedExpr {
+                        expr: Expr::Ident(root),
+                        ..
+                    }) = call.args.first()
+                    && self.roots.contains_key(root)
+                    && !self.locals.iter().any(|(n, _)| n == root)
+                {
+                    return Err(self.error(
+                        node,
+                        format!("read `{root}` by field name (`{root}.name`), not by index"),
+                    ));
+                }
                 let target = match &call.target {
                     Some(t) => Some(self.walk(t)?),
                     None => None,
@@ -258,6 +273,12 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn the_roots_cannot_be_indexed() {
+        let err = check("bucket['policy'] != null", ResourceKind::Bucket).unwrap_err();
+        assert!(err.message.contains("not by index"), "{}", err.message);
     }
 
     #[test]

@@ -127,6 +127,17 @@ pub fn evaluate(snapshot: &Snapshot, rules: &RuleSet) -> Vec<Evaluation> {
                     outcome,
                 }),
         );
+        // Without the bucket list, every bucket rule is unknown for the whole account: an
+        // account whose buckets could not be listed is not a clean account.
+        if let Some((state, failure)) = account.buckets.failure() {
+            let reason = unknown_reason("account.buckets", state, failure);
+            evaluations.extend(bucket_rules.iter().map(|(rule, _)| Evaluation {
+                rule: *rule,
+                account: account_index,
+                bucket: None,
+                outcome: Outcome::Unknown(vec![reason.clone()]),
+            }));
+        }
     }
 
     // Buckets are the bulk of the work: flatten them so rayon balances across accounts.
@@ -286,16 +297,7 @@ fn section_failure(
     unreadable: &[(&'static str, ReadFailure)],
     section: &str,
 ) -> Option<UnknownReason> {
-    let reason = |state: SectionState, failure: &ReadFailure| UnknownReason {
-        section: section.to_string(),
-        state: match state {
-            SectionState::Denied => "denied",
-            _ => "error",
-        }
-        .to_string(),
-        code: failure.code.clone(),
-        message: failure.message.clone(),
-    };
+    let reason = |state, failure: &ReadFailure| unknown_reason(section, state, failure);
     if let Some((_, failure)) = unreadable.iter().find(|(s, _)| *s == section) {
         return Some(reason(SectionState::Error, failure));
     }
@@ -309,6 +311,19 @@ fn section_failure(
     found
         .failure()
         .map(|(state, failure)| reason(state, failure))
+}
+
+fn unknown_reason(section: &str, state: SectionState, failure: &ReadFailure) -> UnknownReason {
+    UnknownReason {
+        section: section.to_string(),
+        state: match state {
+            SectionState::Denied => "denied",
+            _ => "error",
+        }
+        .to_string(),
+        code: failure.code.clone(),
+        message: failure.message.clone(),
+    }
 }
 
 /// What the engine needs of any section, whatever its value type.

@@ -179,6 +179,8 @@ impl PublicAccessBlock {
 #[serde(deny_unknown_fields)]
 pub struct AccessPoint {
     pub name: String,
+    /// The region the access point is in (access points are regional).
+    pub region: String,
     pub bucket: String,
     /// `Internet` or `VPC`.
     pub network_origin: String,
@@ -423,8 +425,16 @@ pub struct LifecycleRule {
     pub id: Option<String>,
     /// `Enabled` or `Disabled`.
     pub status: String,
-    /// The key prefix the rule is limited to; empty for the whole bucket.
+    /// The key prefix the rule is limited to; empty for no prefix limit.
     pub prefix: String,
+    /// Object tags the rule is limited to (`Filter.Tag` or `Filter.And.Tags`).
+    #[serde(default)]
+    pub filter_tags: BTreeMap<String, String>,
+    /// Object size limits of the rule's filter, in bytes.
+    #[serde(default)]
+    pub object_size_greater_than: Option<i64>,
+    #[serde(default)]
+    pub object_size_less_than: Option<i64>,
     #[serde(default)]
     pub expiration_days: Option<i64>,
     #[serde(default)]

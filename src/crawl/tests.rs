@@ -1,0 +1,265 @@
+//! Unit tests of the crawler with SDK mocks, for what the emulator cannot do: throttling
+//! that is retried, pagination, and AccessDenied without an error code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use tokio::sync::Semaphore;
+
+use super::account;
+use super::classify::section;
+use super::clients::AccountClients;
+use super::recorder::Recorder;
+use crate::snapshot::Section;
+
+fn config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::from_static("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        )))
+        .http_client(create_mock_http_client())
+        // Standard mode with a 1 ms backoff: production's adaptive mode adds a client-side
+        // rate limiter that, once throttled, waits whole seconds, too long for a unit test.
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+        .build()
+}
+
+fn interceptor(rules: &[&Rule]) -> SharedInterceptor {
+    let mut mocks = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        mocks = mocks.with_rule(rule);
+    }
+    SharedInterceptor::new(mocks)
+}
+
+fn clients(rules: &[&Rule]) -> AccountClients {
+    let mut clients = AccountClients::new(
+        config(),
+        Recorder::default(),
+        None,
+        Arc::new(Semaphore::new(4)),
+    );
+    clients.extra_interceptors.push(interceptor(rules));
+    clients
+}
+
+const SLOW_DOWN: &str =
+    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+
+#[tokio::test]
+async fn throttling_is_retried_until_it_succeeds() {
+    use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .sequence()
+        .http_status(503, Some(SLOW_DOWN.to_string()))
+        .times(2)
+        .output(|| {
+            GetBucketPolicyOutput::builder()
+                .policy("{\"Statement\":[]}")
+                .build()
+        })
+        .build();
+    let clients = clients(&[&rule]);
+    let s3 = clients.s3("us-east-1").await;
+    let result = clients
+        .call(s3.get_bucket_policy().bucket("b").send())
+        .await;
+    let policy = section(result, &["NoSuchBucketPolicy"], |o| {
+        o.policy().unwrap_or_default().to_string()
+    });
+    assert_eq!(policy, Section::present("{\"Statement\":[]}".to_string()));
+    assert_eq!(rule.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_an_error_not_absent() {
+    let rule = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .sequence()
+        .http_status(503, Some(SLOW_DOWN.to_string()))
+        .repeatedly()
+        .build();
+    let clients = clients(&[&rule]);
+    let s3 = clients.s3("us-east-1").await;
+    let result = clients
+        .call(s3.get_bucket_policy().bucket("b").send())
+        .await;
+    let policy = section(result, &["NoSuchBucketPolicy"], |o| {
+        o.policy().unwrap_or_default().to_string()
+    });
+    match policy {
+        Section::Error(failure) => assert_eq!(failure.code.as_deref(), Some("SlowDown")),
+        other => panic!("expected an error section, got {other:?}"),
+    }
+    assert_eq!(rule.num_calls(), 4, "max_attempts is 4");
+}
+
+#[tokio::test]
+async fn not_configured_is_absent_and_access_denied_is_denied() {
+    let not_configured = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .match_requests(|r| r.bucket() == Some("no-policy"))
+        .then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    "<Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message></Error>",
+                ),
+            )
+        });
+    let denied = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .match_requests(|r| r.bucket() == Some("locked"))
+        .then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+                ),
+            )
+        });
+    let clients = clients(&[&not_configured, &denied]);
+    let s3 = clients.s3("us-east-1").await;
+    let read = |bucket: &'static str| {
+        let s3 = s3.clone();
+        let clients = &clients;
+        async move {
+            let result = clients
+                .call(s3.get_bucket_policy().bucket(bucket).send())
+                .await;
+            section(result, &["NoSuchBucketPolicy"], |o| {
+                o.policy().unwrap_or_default().to_string()
+            })
+        }
+    };
+    assert_eq!(
+        read("no-policy").await,
+        Section::Absent {
+            code: Some("NoSuchBucketPolicy".into())
+        }
+    );
+    match read("locked").await {
+        Section::Denied(failure) => assert_eq!(failure.code.as_deref(), Some("AccessDenied")),
+        other => panic!("expected denied, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_403_without_an_error_code_is_denied() {
+    // JSON services (Access Analyzer) can answer AccessDenied with HTTP 403 and no code.
+    let rule = mock!(aws_sdk_accessanalyzer::Client::list_analyzers)
+        .sequence()
+        .http_status(403, None)
+        .repeatedly()
+        .build();
+    let clients = clients(&[&rule]);
+    let analyzers = account::read_analyzers(&clients, &["us-east-1".to_string()]).await;
+    match analyzers {
+        Section::Denied(failure) => {
+            assert_eq!(failure.code, None);
+            assert!(failure.message.contains("HTTP 403"), "{}", failure.message);
+        }
+        other => panic!("expected denied, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn list_buckets_follows_continuation_tokens() {
+    use aws_sdk_s3::operation::list_buckets::ListBucketsOutput;
+    use aws_sdk_s3::types::Bucket;
+    let first = mock!(aws_sdk_s3::Client::list_buckets)
+        .match_requests(|r| r.continuation_token().is_none())
+        .then_output(|| {
+            ListBucketsOutput::builder()
+                .buckets(
+                    Bucket::builder()
+                        .name("a")
+                        .bucket_region("eu-west-1")
+                        .build(),
+                )
+                .buckets(Bucket::builder().name("b").build())
+                .continuation_token("page-2")
+                .build()
+        });
+    let second = mock!(aws_sdk_s3::Client::list_buckets)
+        .match_requests(|r| r.continuation_token() == Some("page-2"))
+        .then_output(|| {
+            ListBucketsOutput::builder()
+                .buckets(
+                    Bucket::builder()
+                        .name("c")
+                        .bucket_region("ap-southeast-2")
+                        .build(),
+                )
+                .build()
+        });
+    let clients = clients(&[&first, &second]);
+    let listed = account::list_buckets(&clients).await.ok().expect("listed");
+    let names: Vec<(&str, Option<&str>)> = listed
+        .iter()
+        .map(|(name, region, _)| (name.as_str(), region.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("a", Some("eu-west-1")),
+            ("b", None),
+            ("c", Some("ap-southeast-2"))
+        ]
+    );
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn list_accounts_follows_next_tokens_and_keeps_active_accounts() {
+    use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
+    use aws_sdk_organizations::operation::list_accounts::ListAccountsOutput;
+    use aws_sdk_organizations::types::{Account, AccountState, Organization};
+    let account =
+        |id: &str, state: AccountState| Account::builder().id(id).name(id).state(state).build();
+    let describe = mock!(aws_sdk_organizations::Client::describe_organization).then_output(|| {
+        DescribeOrganizationOutput::builder()
+            .organization(
+                Organization::builder()
+                    .id("o-test")
+                    .master_account_id("111111111111")
+                    .build(),
+            )
+            .build()
+    });
+    let first = mock!(aws_sdk_organizations::Client::list_accounts)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(move || {
+            ListAccountsOutput::builder()
+                .accounts(account("111111111111", AccountState::Active))
+                .accounts(account("222222222222", AccountState::Suspended))
+                .next_token("more")
+                .build()
+        });
+    let second = mock!(aws_sdk_organizations::Client::list_accounts)
+        .match_requests(|r| r.next_token() == Some("more"))
+        .then_output(move || {
+            ListAccountsOutput::builder()
+                .accounts(account("333333333333", AccountState::Active))
+                .build()
+        });
+    let extra = [interceptor(&[&describe, &first, &second])];
+    let (organization, targets) =
+        super::organization_accounts(&config(), &Recorder::default(), &extra, None)
+            .await
+            .expect("listed");
+    assert_eq!(organization.id, "o-test");
+    let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["111111111111", "333333333333"]);
+}
