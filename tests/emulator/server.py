@@ -596,6 +596,10 @@ def main() -> None:
     while not stop.wait(0.5):  # a timed wait lets signal handlers run promptly
         pass
     server.shutdown()
+    # Exit at once: the daemon thread blocked reading stdin would otherwise make the
+    # interpreter's shutdown abort with "could not acquire lock for <stdin>".
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
