@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use s3audit::cli::{FailOn, Format, ReportArgs, write_reports};
+use s3audit::config::Config;
 use s3audit::report::Results;
 use s3audit::rules::{RuleSet, evaluate};
 use s3audit::snapshot::{
@@ -161,21 +162,43 @@ fn child(path: &str) {
     let snapshot = load_file(std::path::Path::new(path)).expect("the generated snapshot loads");
     let load = t.elapsed();
     let t = Instant::now();
-    let evaluations = evaluate(&snapshot, &rules);
+    let evaluations = evaluate(&snapshot, &rules, &Config::default().critical_buckets);
     let eval = t.elapsed();
     let t = Instant::now();
-    let results = Results::build(&snapshot, &rules, &evaluations);
+    let results = Results::build(
+        &snapshot,
+        &rules,
+        &evaluations,
+        &Config::default(),
+        "2026-01-01",
+    );
     let out = tempfile::tempdir().unwrap();
     let args = ReportArgs {
         rules_dir: None,
+        config: None,
         format: vec![Format::Json, Format::Sarif],
         output_dir: out.path().to_path_buf(),
         fail_on: FailOn::None,
         fail_on_unknown: false,
+        baseline: None,
+        history_dir: None,
+        keep: 30,
+        quiet: true,
     };
-    write_reports(&results, &rules, &args).unwrap();
+    write_reports(&results, &rules, Some(&snapshot), &args).unwrap();
     let report = t.elapsed();
-    let size = |f: &str| std::fs::metadata(out.path().join(f)).map_or(0, |m| m.len()) / 1_000_000;
+    let size = |prefix: &str, suffix: &str| {
+        std::fs::read_dir(out.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(prefix) && name.ends_with(suffix)
+            })
+            .map(|e| e.metadata().map_or(0, |m| m.len()))
+            .sum::<u64>()
+            / 1_000_000
+    };
     let buckets: usize = snapshot
         .accounts
         .iter()
@@ -194,8 +217,8 @@ fn child(path: &str) {
     println!(
         "results + JSON + SARIF {:.2} s ({} MB JSON, {} MB SARIF)",
         report.as_secs_f64(),
-        size("s3audit.json"),
-        size("s3audit.sarif")
+        size("s3audit", ".json"),
+        size("s3audit", ".sarif")
     );
     println!(
         "total wall time       {:.2} s",

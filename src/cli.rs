@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::report::{self, Results};
 use crate::rules::{self, RuleSet, Severity, examples};
+use crate::snapshot::Snapshot;
 use crate::{crawl, snapshot};
 
 /// Exit codes, documented in the README.
@@ -37,6 +39,9 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub scan: ScanArgs,
+    /// More detail on stderr (-v: info, -vv: debug, -vvv: trace, including the AWS SDK).
+    #[arg(long, short, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -87,9 +92,6 @@ pub struct ScanArgs {
     /// Attempts per AWS call, with the SDK's adaptive retry between them.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: u32,
-    /// No progress output.
-    #[arg(long, short)]
-    pub quiet: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -108,8 +110,28 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Compare two results (or snapshots): new, fixed and unchanged findings.
+    Diff {
+        /// The earlier JSON results (`s3audit.json`) or snapshot.
+        old: PathBuf,
+        /// The later JSON results or snapshot.
+        new: PathBuf,
+        /// Also load rules from this directory (when a snapshot is given).
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dir: Option<PathBuf>,
+        /// The configuration file (when a snapshot is given).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Print the least-privilege IAM policy for the calls s3audit makes.
     IamPolicy,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
     /// Print the JSON Schema of a file format.
     Schema {
         #[arg(value_enum)]
@@ -142,6 +164,7 @@ pub enum RulesCommand {
 pub enum SchemaFormat {
     Snapshot,
     Results,
+    Config,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +172,7 @@ pub enum Format {
     Console,
     Json,
     Sarif,
+    Html,
 }
 
 /// `--fail-on`: a severity, or `none` to never exit 1 for findings.
@@ -180,28 +204,46 @@ pub struct ReportArgs {
     /// Also load rules from this directory (added, or replacing embedded ones by id).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dir: Option<PathBuf>,
+    /// The configuration file: rules to run, severity overrides, critical buckets, waivers
+    /// (JSON Schema: docs/config.schema.json).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Report formats, comma-separated.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "console,json,sarif"
+        default_value = "console,json,sarif,html"
     )]
     pub format: Vec<Format>,
-    /// Where `s3audit.json` and `s3audit.sarif` are written.
+    /// Where `s3audit.json`, `s3audit.sarif` (or `s3audit-<n>.sarif`) and `s3audit.html` are
+    /// written.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub output_dir: PathBuf,
-    /// Exit 1 when a finding has this severity or a higher one.
+    /// Exit 1 when a finding (not waived) has this severity or a higher one.
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: FailOn,
     /// Exit 3 when some outcomes are unknown (data that could not be read).
     #[arg(long)]
     pub fail_on_unknown: bool,
+    /// A previous JSON result: findings are marked new or unchanged, and fixed ones listed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Keep each run's JSON result in this folder and show the trend of failures.
+    #[arg(long, value_name = "DIR")]
+    pub history_dir: Option<PathBuf>,
+    /// How many results the history folder keeps.
+    #[arg(long, default_value_t = 30, requires = "history_dir")]
+    pub keep: usize,
+    /// No progress output and no console summary (the files are still written).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -211,12 +253,47 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Diagnostics on stderr; `RUST_LOG` overrides the level chosen with `-v`.
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "s3audit=info,warn",
+        2 => "s3audit=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
 pub fn run(cli: Cli) -> Result<u8> {
     let Some(command) = cli.command else {
         return scan(&cli.scan);
     };
     match command {
         Command::Evaluate { snapshot, report } => evaluate_file(&snapshot, &report),
+        Command::Diff {
+            old,
+            new,
+            rules_dir,
+            config,
+        } => diff(&old, &new, rules_dir.as_deref(), config.as_deref()),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "s3audit", &mut std::io::stdout());
+            Ok(exit::CLEAN)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .context("cannot write the man page")?;
+            Ok(exit::CLEAN)
+        }
         Command::IamPolicy => {
             println!(
                 "{}",
@@ -229,6 +306,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             let schema = match format {
                 SchemaFormat::Snapshot => snapshot::json_schema(),
                 SchemaFormat::Results => report::json_schema(),
+                SchemaFormat::Config => Config::json_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(exit::CLEAN)
@@ -237,8 +315,11 @@ pub fn run(cli: Cli) -> Result<u8> {
 }
 
 fn scan(args: &ScanArgs) -> Result<u8> {
-    // Rules load first: a broken rule file should fail before minutes of crawling.
-    let rules = RuleSet::load(args.report.rules_dir.as_deref())?;
+    // Rules and configuration load first: a broken file should fail before minutes of crawling.
+    let (rules, config) = load_rules(
+        args.report.rules_dir.as_deref(),
+        args.report.config.as_deref(),
+    )?;
     let options = crawl::CrawlOptions {
         connection: crawl::clients::Connection {
             profile: args.profile.clone(),
@@ -256,7 +337,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         max_accounts: args.max_accounts,
         max_buckets_per_account: args.max_buckets,
         max_requests: args.max_requests,
-        quiet: args.quiet,
+        quiet: args.report.quiet,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -269,25 +350,101 @@ fn scan(args: &ScanArgs) -> Result<u8> {
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         write_json(path, &snapshot)?;
-        eprintln!("wrote {}", path.display());
+        if !args.report.quiet {
+            eprintln!("wrote {}", path.display());
+        }
     }
-    let evaluations = rules::evaluate(&snapshot, &rules);
-    let results = Results::build(&snapshot, &rules, &evaluations);
-    write_reports(&results, &rules, &args.report)?;
-    Ok(exit_code(&results, &args.report))
+    report_on(&snapshot, &rules, &config, &args.report)
 }
 
 fn evaluate_file(path: &Path, args: &ReportArgs) -> Result<u8> {
-    let rules = RuleSet::load(args.rules_dir.as_deref())?;
+    let (rules, config) = load_rules(args.rules_dir.as_deref(), args.config.as_deref())?;
     let snapshot = snapshot::load_file(path)?;
-    let evaluations = rules::evaluate(&snapshot, &rules);
-    let results = Results::build(&snapshot, &rules, &evaluations);
-    write_reports(&results, &rules, args)?;
+    report_on(&snapshot, &rules, &config, args)
+}
+
+/// The rules, narrowed and re-ranked by the configuration file when one is given.
+fn load_rules(rules_dir: Option<&Path>, config: Option<&Path>) -> Result<(RuleSet, Config)> {
+    let config = match config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let mut rules = RuleSet::load(rules_dir)?;
+    rules.configure(&config)?;
+    Ok((rules, config))
+}
+
+/// Evaluate, compare with the baseline and history, write every format, and decide the exit
+/// code: the part shared by a crawl and a saved snapshot.
+fn report_on(
+    snapshot: &Snapshot,
+    rules: &RuleSet,
+    config: &Config,
+    args: &ReportArgs,
+) -> Result<u8> {
+    let evaluations = rules::evaluate(snapshot, rules, &config.critical_buckets);
+    let mut results = Results::build(snapshot, rules, &evaluations, config, &today());
+    if let Some(path) = &args.baseline {
+        let previous = Results::load(path)?;
+        report::baseline::apply(&mut results, &previous);
+    }
+    if let Some(dir) = &args.history_dir {
+        results.history = report::history::trend(dir, &results)?;
+    }
+    write_reports(&results, rules, Some(snapshot), args)?;
+    if let Some(dir) = &args.history_dir {
+        let saved = report::history::save(dir, &results, args.keep)?;
+        if !args.quiet {
+            eprintln!("kept {}", saved.display());
+        }
+    }
     Ok(exit_code(&results, args))
 }
 
+/// Today's date in UTC (YYYY-MM-DD), for waiver expiry.
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+fn diff(old: &Path, new: &Path, rules_dir: Option<&Path>, config: Option<&Path>) -> Result<u8> {
+    let (rules, config) = load_rules(rules_dir, config)?;
+    let load = |path: &Path| -> Result<Results> {
+        // A results file has a `summary`; anything else is read as a snapshot.
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if text.contains("\"summary\"") {
+            return Results::load(path);
+        }
+        let snapshot = snapshot::from_json_str(&text, path)?;
+        let evaluations = rules::evaluate(&snapshot, &rules, &config.critical_buckets);
+        Ok(Results::build(
+            &snapshot,
+            &rules,
+            &evaluations,
+            &config,
+            &today(),
+        ))
+    };
+    let previous = load(old)?;
+    let mut current = load(new)?;
+    report::baseline::apply(&mut current, &previous);
+    print!("{}", report::baseline::render_diff(&current));
+    Ok(exit::CLEAN)
+}
+
 /// Writes the requested formats; console goes to stdout, files to the output directory.
-pub fn write_reports(results: &Results, rules: &RuleSet, args: &ReportArgs) -> Result<()> {
+pub fn write_reports(
+    results: &Results,
+    rules: &RuleSet,
+    snapshot: Option<&Snapshot>,
+    args: &ReportArgs,
+) -> Result<()> {
     let dir = &args.output_dir;
     let needs_dir = args.format.iter().any(|f| *f != Format::Console);
     if needs_dir {
@@ -297,21 +454,58 @@ pub fn write_reports(results: &Results, rules: &RuleSet, args: &ReportArgs) -> R
     let mut written = Vec::new();
     for format in &args.format {
         match format {
-            Format::Console => print!("{}", report::console::render(results)),
+            Format::Console if args.quiet => {}
+            Format::Console => {
+                use std::io::Write as _;
+                // anstream drops the colours when stdout is not a terminal or NO_COLOR is set.
+                let mut out = anstream::stdout();
+                write!(out, "{}", report::console::render(results))
+                    .context("cannot write to stdout")?;
+            }
             Format::Json => {
                 let path = dir.join("s3audit.json");
                 write_json(&path, results)?;
                 written.push(path);
             }
             Format::Sarif => {
-                let path = dir.join("s3audit.sarif");
-                write_json(&path, &report::sarif::render(results, rules))?;
+                remove_stale_sarif(dir)?;
+                let index_of = report::sarif::rule_indexes(rules);
+                for file in report::sarif::render(results, rules, &index_of) {
+                    let path = dir.join(&file.name);
+                    write_json(&path, &file)?;
+                    written.push(path);
+                }
+            }
+            Format::Html => {
+                let path = dir.join("s3audit.html");
+                let html = report::html::render(results, rules, snapshot)?;
+                std::fs::write(&path, html)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
                 written.push(path);
             }
         }
     }
-    for path in written {
-        eprintln!("wrote {}", path.display());
+    if !args.quiet {
+        for path in written {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// SARIF files of an earlier run in the same folder would be uploaded with this run's: a
+/// run that needs fewer files must not leave old ones behind.
+fn remove_stale_sarif(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        let stale = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("s3audit") && n.ends_with(".sarif"));
+        if stale {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod config;
 pub mod crawl;
 pub mod report;
 pub mod rules;

@@ -10,6 +10,7 @@ pub mod policy;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::config::CriticalBuckets;
 use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section};
 use policy::{Effect, Policy, READ_ACTIONS, Statement, WRITE_ACTIONS};
 
@@ -21,6 +22,7 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ),
     ("acl", &["bucket.acl"]),
     ("policy", &["bucket.policy"]),
+    ("critical", &["bucket.tags"]),
     (
         "exposure",
         &[
@@ -42,6 +44,9 @@ pub struct BucketFacts {
     pub policy: PolicyFacts,
     /// Whether the bucket is reachable by the public once Block Public Access is applied.
     pub exposure: Exposure,
+    /// The bucket holds critical data: its tags match the configured selector
+    /// (`critical_buckets` in s3audit.yml; by default `data-classification=critical`).
+    pub critical: bool,
 }
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
@@ -122,7 +127,12 @@ pub const ALL_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AllUsers
 pub const AUTHENTICATED_USERS_URI: &str =
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
-pub fn analyze_bucket(account: &Account, bucket: &Bucket, partition: &str) -> AnalyzedBucket {
+pub fn analyze_bucket(
+    account: &Account,
+    bucket: &Bucket,
+    partition: &str,
+    critical: &CriticalBuckets,
+) -> AnalyzedBucket {
     let mut unreadable = Vec::new();
     let public_access_block =
         effective_public_access_block(&account.public_access_block, &bucket.public_access_block);
@@ -158,6 +168,10 @@ pub fn analyze_bucket(account: &Account, bucket: &Bucket, partition: &str) -> An
             acl,
             policy,
             exposure,
+            critical: bucket
+                .tags
+                .value()
+                .is_some_and(|tags| critical.matches(tags)),
         },
         unreadable,
     }
@@ -328,7 +342,7 @@ mod tests {
 
     fn facts(bucket: &Bucket) -> BucketFacts {
         let account = Account::all_absent("111111111111");
-        let analyzed = analyze_bucket(&account, bucket, "aws");
+        let analyzed = analyze_bucket(&account, bucket, "aws", &CriticalBuckets::default());
         assert!(analyzed.unreadable.is_empty(), "{:?}", analyzed.unreadable);
         analyzed.facts
     }
@@ -435,7 +449,12 @@ mod tests {
     #[test]
     fn a_damaged_policy_is_reported_not_guessed() {
         let account = Account::all_absent("111111111111");
-        let analyzed = analyze_bucket(&account, &bucket_with_policy("{not json"), "aws");
+        let analyzed = analyze_bucket(
+            &account,
+            &bucket_with_policy("{not json"),
+            "aws",
+            &CriticalBuckets::default(),
+        );
         assert_eq!(analyzed.unreadable[0].0, "bucket.policy");
     }
 

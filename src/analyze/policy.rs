@@ -165,8 +165,13 @@ fn parse_principals(value: &Value) -> Result<Principals, String> {
 
 /// Case-insensitive IAM wildcard match (`*` any run of characters, `?` one character).
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
-    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    wildcard_match_exact_case(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+}
+
+/// Case-sensitive wildcard match (`*` any run of characters, `?` one character).
+pub fn wildcard_match_exact_case(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;
     while ti < t.len() {

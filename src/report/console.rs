@@ -9,6 +9,20 @@ use crate::rules::Severity;
 /// How many failing rules and unknown reasons to list.
 const TOP: usize = 10;
 
+/// A severity in its colour. The caller prints through `anstream`, which removes colours
+/// when stdout is not a terminal or `NO_COLOR` is set.
+fn paint(severity: Severity, text: &str) -> String {
+    use anstyle::AnsiColor;
+    let style = match severity {
+        Severity::Critical => AnsiColor::Magenta.on_default().bold(),
+        Severity::High => AnsiColor::Red.on_default().bold(),
+        Severity::Medium => AnsiColor::Yellow.on_default(),
+        Severity::Low => AnsiColor::Blue.on_default(),
+        Severity::Info => AnsiColor::White.on_default(),
+    };
+    format!("{style}{text}{style:#}")
+}
+
 pub fn render(results: &Results) -> String {
     let s = &results.summary;
     let mut out = String::new();
@@ -19,9 +33,16 @@ pub fn render(results: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "  pass {}  fail {}  unknown {}  not applicable {}",
-        s.pass, s.fail, s.unknown, s.not_applicable
+        "  pass {}  fail {}  unknown {}  not applicable {}  waived {}",
+        s.pass, s.fail, s.unknown, s.not_applicable, s.waived
     );
+    if let Some(baseline) = &results.baseline {
+        let _ = writeln!(
+            out,
+            "  since {}: {} new, {} fixed, {} unchanged",
+            baseline.started_at, baseline.new, baseline.fixed, baseline.unchanged
+        );
+    }
     let by_severity: Vec<String> = Severity::ALL
         .iter()
         .map(|sev| {
@@ -30,7 +51,7 @@ pub fn render(results: &Results) -> String {
                 .get(sev.as_str())
                 .copied()
                 .unwrap_or(0);
-            format!("{} {n}", sev.as_str())
+            paint(*sev, &format!("{} {n}", sev.as_str()))
         })
         .collect();
     let _ = writeln!(out, "  findings by severity: {}", by_severity.join(", "));
@@ -54,8 +75,8 @@ pub fn render(results: &Results) -> String {
         for rule in failing.iter().take(TOP) {
             let _ = writeln!(
                 out,
-                "  {:<8} {:>6}  {}  {}",
-                rule.severity.as_str(),
+                "  {} {:>6}  {}  {}",
+                paint(rule.severity, &format!("{:<8}", rule.severity.as_str())),
                 rule.fail,
                 rule.id,
                 rule.title

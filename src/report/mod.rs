@@ -1,7 +1,10 @@
 //! The results model (JSON results v1) built once from a snapshot and its evaluations; every
 //! report format renders from it.
 
+pub mod baseline;
 pub mod console;
+pub mod history;
+pub mod html;
 pub mod sarif;
 
 use std::collections::BTreeMap;
@@ -10,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config::{Config, WaiverStatus};
 use crate::rules::engine::ResourceRef;
 use crate::rules::{Evaluation, Outcome, OutcomeKind, ResourceKind, RuleSet, Severity};
 use crate::snapshot::{AccountAccess, Section, Snapshot, ToolInfo};
@@ -34,6 +38,15 @@ pub struct Results {
     pub unknown: Vec<UnknownResult>,
     /// Every AWS operation the crawler called, with counts.
     pub api_calls: BTreeMap<String, u64>,
+    /// With `--baseline`: the previous result compared against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<baseline::BaselineInfo>,
+    /// With `--baseline`: findings of the previous result that are gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<Finding>,
+    /// With `--history-dir`: failures over the kept results, oldest first, this one last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<history::HistoryPoint>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
@@ -60,7 +73,11 @@ pub struct Summary {
     pub fail: u64,
     pub unknown: u64,
     pub not_applicable: u64,
-    /// Failing findings per severity (`critical`, `high`, `medium`, `low`, `info`).
+    /// Failing findings under a valid waiver: kept and counted here, not in `fail`.
+    #[serde(default)]
+    pub waived: u64,
+    /// Failing findings per severity (`critical`, `high`, `medium`, `low`, `info`), waived
+    /// ones excluded.
     pub findings_by_severity: BTreeMap<String, u64>,
 }
 
@@ -94,6 +111,8 @@ pub struct RuleResult {
     pub fail: u64,
     pub unknown: u64,
     pub not_applicable: u64,
+    #[serde(default)]
+    pub waived: u64,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
@@ -131,6 +150,20 @@ pub struct Finding {
     pub resource: ResourceRef,
     /// Stable identity of (rule, partition, account, resource), for alerts and diffs.
     pub fingerprint: String,
+    /// With `--baseline`: `new` or `unchanged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<baseline::BaselineState>,
+    /// The waiver that covers this finding, if any; a waiver that has not expired keeps the
+    /// finding out of the failure counts and the exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverStatus>,
+}
+
+impl Finding {
+    /// Failing and not covered by a valid waiver.
+    pub fn is_active(&self) -> bool {
+        self.waiver.as_ref().is_none_or(|w| w.expired)
+    }
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
@@ -152,7 +185,14 @@ pub fn fingerprint(rule_id: &str, partition: &str, resource: &ResourceRef) -> St
 }
 
 impl Results {
-    pub fn build(snapshot: &Snapshot, rules: &RuleSet, evaluations: &[Evaluation]) -> Results {
+    /// `today` (YYYY-MM-DD, UTC) decides which waivers have expired.
+    pub fn build(
+        snapshot: &Snapshot,
+        rules: &RuleSet,
+        evaluations: &[Evaluation],
+        config: &Config,
+        today: &str,
+    ) -> Results {
         let mut summary = Summary {
             accounts: snapshot.accounts.len() as u64,
             ..Summary::default()
@@ -162,7 +202,7 @@ impl Results {
                 .findings_by_severity
                 .insert(severity.as_str().to_string(), 0);
         }
-        let mut per_rule: Vec<[u64; 4]> = vec![[0; 4]; rules.rules.len()];
+        let mut per_rule: Vec<[u64; 5]> = vec![[0; 5]; rules.rules.len()];
         let mut per_account: Vec<(u64, u64)> = vec![(0, 0); snapshot.accounts.len()];
         let mut findings = Vec::new();
         let mut unknown = Vec::new();
@@ -178,20 +218,29 @@ impl Results {
                     counts[0] += 1;
                 }
                 Outcome::Fail => {
-                    summary.fail += 1;
-                    counts[1] += 1;
-                    account.0 += 1;
-                    *summary
-                        .findings_by_severity
-                        .entry(rule.severity.as_str().to_string())
-                        .or_default() += 1;
                     let resource = resource();
-                    findings.push(Finding {
+                    let waiver = config.waiver_for(&rule.id, &resource, today);
+                    let finding = Finding {
                         rule_id: rule.id.clone(),
                         severity: rule.severity,
                         fingerprint: fingerprint(&rule.id, &snapshot.partition, &resource),
                         resource,
-                    });
+                        baseline: None,
+                        waiver,
+                    };
+                    if finding.is_active() {
+                        summary.fail += 1;
+                        counts[1] += 1;
+                        account.0 += 1;
+                        *summary
+                            .findings_by_severity
+                            .entry(rule.severity.as_str().to_string())
+                            .or_default() += 1;
+                    } else {
+                        summary.waived += 1;
+                        counts[4] += 1;
+                    }
+                    findings.push(finding);
                 }
                 Outcome::Unknown(reasons) => {
                     summary.unknown += 1;
@@ -282,6 +331,7 @@ impl Results {
                 fail: c[1],
                 unknown: c[2],
                 not_applicable: c[3],
+                waived: c[4],
             })
             .collect::<Vec<_>>();
 
@@ -306,12 +356,35 @@ impl Results {
             findings,
             unknown,
             api_calls: snapshot.api_calls.clone(),
+            baseline: None,
+            fixed: Vec::new(),
+            history: Vec::new(),
         }
     }
 
-    /// The most severe failing finding, if any.
+    /// The most severe failing finding not covered by a valid waiver, if any.
     pub fn worst_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.findings
+            .iter()
+            .filter(|f| f.is_active())
+            .map(|f| f.severity)
+            .max()
+    }
+
+    /// Reads a results file written by `--format json`, naming the line and column of any
+    /// problem.
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Results> {
+        use anyhow::Context as _;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read results {}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: not an s3audit JSON results file (v{RESULTS_SCHEMA_VERSION}): {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
     }
 }
 
@@ -340,7 +413,8 @@ fn frameworks(rules: &RuleSet, rule_results: &[RuleResult]) -> Vec<FrameworkResu
                     .iter()
                     .filter(|r| requirement.rules.contains(&r.id))
                     .collect();
-                let status = if requirement.rules.is_empty() {
+                // A requirement whose rules are all disabled by configuration is manual too.
+                let status = if counts.is_empty() {
                     result.manual += 1;
                     "manual"
                 } else if counts.iter().any(|c| c.fail > 0) {

@@ -10,10 +10,12 @@ use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
     Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
     ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, ResultLevel, Run,
-    RunAutomationDetails, Tool, ToolComponent,
+    RunAutomationDetails, Suppression, Tool, ToolComponent,
 };
 
-use super::Results;
+use sha2::{Digest, Sha256};
+
+use super::{Finding, Results};
 use crate::rules::engine::ResourceRef;
 use crate::rules::{ResourceKind, Rule, RuleSet, Severity};
 
@@ -189,16 +191,30 @@ fn location(resource: &ResourceRef) -> Location {
         .build()
 }
 
-/// A SARIF log ready to serialize. Results are built one at a time while serializing, so a
-/// scan with a million findings never holds a million SARIF result objects.
-pub struct SarifLog<'a> {
-    run: Run,
-    results: &'a Results,
+/// GitHub's limits: runs per uploaded file, results per run.
+pub const MAX_RUNS_PER_FILE: usize = 20;
+pub const MAX_RESULTS_PER_RUN: usize = 25_000;
+/// Shards of one (account, rule) group too large for one run, by a hash of the bucket name:
+/// a fixed count keeps every bucket in the same category from run to run.
+const SHARDS: u64 = 16;
+
+/// One SARIF file to write, ready to serialize. Results are built one at a time while
+/// serializing, so a scan with a million findings never holds a million SARIF objects.
+pub struct SarifFile<'a> {
+    /// `s3audit.sarif`, or `s3audit-<n>.sarif` when the runs need several files.
+    pub name: String,
+    runs: Vec<PlannedRun<'a>>,
     rules: &'a RuleSet,
-    index_of: BTreeMap<&'a str, usize>,
+    index_of: &'a BTreeMap<&'a str, usize>,
 }
 
-impl serde::Serialize for SarifLog<'_> {
+/// A run and the findings it reports.
+struct PlannedRun<'a> {
+    run: Run,
+    findings: Vec<&'a Finding>,
+}
+
+impl serde::Serialize for SarifFile<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         #[derive(serde::Serialize)]
@@ -207,29 +223,38 @@ impl serde::Serialize for SarifLog<'_> {
             run: &'r Run,
             results: LazyResults<'r>,
         }
+        let runs: Vec<RunWithResults> = self
+            .runs
+            .iter()
+            .map(|planned| RunWithResults {
+                run: &planned.run,
+                results: LazyResults {
+                    findings: &planned.findings,
+                    rules: self.rules,
+                    index_of: self.index_of,
+                },
+            })
+            .collect();
         let mut map = serializer.serialize_map(Some(3))?;
         map.serialize_entry("$schema", SARIF_SCHEMA)?;
         map.serialize_entry("version", "2.1.0")?;
-        map.serialize_entry(
-            "runs",
-            &[RunWithResults {
-                run: &self.run,
-                results: LazyResults(self),
-            }],
-        )?;
+        map.serialize_entry("runs", &runs)?;
         map.end()
     }
 }
 
-struct LazyResults<'r>(&'r SarifLog<'r>);
+struct LazyResults<'r> {
+    findings: &'r [&'r Finding],
+    rules: &'r RuleSet,
+    index_of: &'r BTreeMap<&'r str, usize>,
+}
 
 impl serde::Serialize for LazyResults<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
-        let log = self.0;
-        let mut seq = serializer.serialize_seq(Some(log.results.findings.len()))?;
-        for finding in &log.results.findings {
-            seq.serialize_element(&sarif_result(finding, log.rules, &log.index_of))?;
+        let mut seq = serializer.serialize_seq(Some(self.findings.len()))?;
+        for finding in self.findings {
+            seq.serialize_element(&sarif_result(finding, self.rules, self.index_of))?;
         }
         seq.end()
     }
@@ -247,7 +272,7 @@ fn sarif_result(
         "primaryLocationLineHash".to_string(),
         format!("{}:1", finding.fingerprint),
     );
-    SarifResult::builder()
+    let mut result = SarifResult::builder()
         .rule_id(finding.rule_id.clone())
         .rule_index(index as i64)
         .level(result_level(finding.severity))
@@ -263,25 +288,153 @@ fn sarif_result(
             Vec::new(),
             json!({ "arn": r.arn, "account": r.account_id, "region": r.region }),
         ))
+        .build();
+    // A waived finding stays in the log, suppressed, so its alert is dismissed rather than
+    // closed as fixed; an expired waiver is no suppression.
+    if let Some(waiver) = finding.waiver.as_ref().filter(|w| !w.expired) {
+        result.suppressions = Some(vec![
+            Suppression::builder()
+                .kind(json!("external"))
+                .status(json!("accepted"))
+                .justification(format!(
+                    "{} (owner {}, until {})",
+                    waiver.reason, waiver.owner, waiver.expires
+                ))
+                .build(),
+        ]);
+    }
+    result
+}
+
+/// The SARIF files for the results: one run per audited account (categorised
+/// `s3audit/<account>/`), so that alerts are tracked per account and an account that could not
+/// be audited is left out rather than uploaded empty, which would close all its alerts. An
+/// account with more than 25,000 results gets one run per rule (and per bucket-name shard
+/// beyond that); files hold at most 20 runs.
+pub fn render<'a>(
+    results: &'a Results,
+    rules: &'a RuleSet,
+    index_of: &'a BTreeMap<&'a str, usize>,
+) -> Vec<SarifFile<'a>> {
+    let descriptors: Vec<ReportingDescriptor> =
+        rules.rules.iter().map(|r| descriptor(r, rules)).collect();
+    let mut runs: Vec<PlannedRun> = Vec::new();
+    for account in results
+        .accounts
+        .iter()
+        .filter(|a| a.status != "failed" && a.problems.is_empty())
+    {
+        let findings: Vec<&Finding> = results
+            .findings
+            .iter()
+            .filter(|f| f.resource.account_id == account.id)
+            .collect();
+        let notifications = unknown_notifications(results, &account.id, index_of);
+        for (category, findings) in categories(&account.id, findings) {
+            let run = planned_run(results, &descriptors, &category, &notifications);
+            runs.push(PlannedRun { run, findings });
+        }
+    }
+    let chunks: Vec<Vec<PlannedRun>> = {
+        let mut chunks = Vec::new();
+        let mut runs = runs.into_iter().peekable();
+        while runs.peek().is_some() {
+            chunks.push(runs.by_ref().take(MAX_RUNS_PER_FILE).collect());
+        }
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        chunks
+    };
+    let several = chunks.len() > 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, runs)| SarifFile {
+            name: if several {
+                format!("s3audit-{}.sarif", i + 1)
+            } else {
+                "s3audit.sarif".to_string()
+            },
+            runs,
+            rules,
+            index_of,
+        })
+        .collect()
+}
+
+/// Stable categories for one account's findings, each within the per-run limit.
+fn categories<'a>(account: &str, findings: Vec<&'a Finding>) -> Vec<(String, Vec<&'a Finding>)> {
+    if findings.len() <= MAX_RESULTS_PER_RUN {
+        return vec![(format!("s3audit/{account}/"), findings)];
+    }
+    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for finding in findings {
+        by_rule
+            .entry(finding.rule_id.as_str())
+            .or_default()
+            .push(finding);
+    }
+    let mut out = Vec::new();
+    for (rule, findings) in by_rule {
+        if findings.len() <= MAX_RESULTS_PER_RUN {
+            out.push((format!("s3audit/{account}/{rule}/"), findings));
+            continue;
+        }
+        let mut shards: BTreeMap<u64, Vec<&Finding>> = BTreeMap::new();
+        for finding in findings {
+            let digest = Sha256::digest(finding.resource.name.as_bytes());
+            let shard = u64::from(digest[0]) % SHARDS;
+            shards.entry(shard).or_default().push(finding);
+        }
+        for (shard, findings) in shards {
+            out.push((format!("s3audit/{account}/{rule}/{shard}/"), findings));
+        }
+    }
+    out
+}
+
+fn planned_run(
+    results: &Results,
+    descriptors: &[ReportingDescriptor],
+    category: &str,
+    notifications: &[Notification],
+) -> Run {
+    Run::builder()
+        .tool(
+            Tool::builder()
+                .driver(
+                    ToolComponent::builder()
+                        .name("s3audit")
+                        .version(results.tool.version.clone())
+                        .semantic_version(results.tool.version.clone())
+                        .information_uri("https://github.com/s3audit/s3audit")
+                        .rules(descriptors.to_vec())
+                        .build(),
+                )
+                .build(),
+        )
+        .automation_details(RunAutomationDetails::builder().id(category).build())
+        .invocations(vec![
+            Invocation::builder()
+                .execution_successful(true)
+                .tool_execution_notifications(notifications.to_vec())
+                .build(),
+        ])
         .build()
 }
 
-/// Renders the results as one SARIF log with one run.
-pub fn render<'a>(results: &'a Results, rules: &'a RuleSet) -> SarifLog<'a> {
-    let descriptors: Vec<ReportingDescriptor> =
-        rules.rules.iter().map(|r| descriptor(r, rules)).collect();
-    let index_of: BTreeMap<&str, usize> = rules
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i))
-        .collect();
-
-    // Unknown outcomes are not findings: they are reported as notifications, so that an
-    // incomplete scan is visible without opening or closing alerts.
-    let notifications: Vec<Notification> = results
+/// Unknown outcomes are not findings: they are reported as notifications, so that an
+/// incomplete scan is visible without opening alerts.
+fn unknown_notifications(
+    results: &Results,
+    account: &str,
+    index_of: &BTreeMap<&str, usize>,
+) -> Vec<Notification> {
+    results
         .unknown
         .iter()
+        .filter(|u| u.resource.account_id == account)
         .map(|u| {
             let reasons: Vec<String> = u
                 .reasons
@@ -308,58 +461,17 @@ pub fn render<'a>(results: &'a Results, rules: &'a RuleSet) -> SarifLog<'a> {
                 .locations(vec![location(&u.resource)])
                 .build()
         })
-        .collect();
-    let account_notifications = results
-        .accounts
-        .iter()
-        .filter(|a| a.status == "failed")
-        .map(|a| {
-            Notification::builder()
-                .message(text(format!(
-                    "account {} was not audited: {}",
-                    a.id,
-                    a.problems.join("; ")
-                )))
-                .level(json!("error"))
-                .build()
-        });
-    let notifications: Vec<Notification> = notifications
-        .into_iter()
-        .chain(account_notifications)
-        .collect();
+        .collect()
+}
 
-    let run = Run::builder()
-        .tool(
-            Tool::builder()
-                .driver(
-                    ToolComponent::builder()
-                        .name("s3audit")
-                        .version(results.tool.version.clone())
-                        .semantic_version(results.tool.version.clone())
-                        .information_uri("https://github.com/s3audit/s3audit")
-                        .rules(descriptors)
-                        .build(),
-                )
-                .build(),
-        )
-        .automation_details(
-            RunAutomationDetails::builder()
-                .id("s3audit/organization/")
-                .build(),
-        )
-        .invocations(vec![
-            Invocation::builder()
-                .execution_successful(true)
-                .tool_execution_notifications(notifications)
-                .build(),
-        ])
-        .build();
-    SarifLog {
-        run,
-        results,
-        rules,
-        index_of,
-    }
+/// Rule index by id, for results and notifications.
+pub fn rule_indexes(rules: &RuleSet) -> BTreeMap<&str, usize> {
+    rules
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect()
 }
 
 #[cfg(test)]

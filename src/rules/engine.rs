@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleSet};
 use crate::analyze::analyze_bucket;
+use crate::config::CriticalBuckets;
 use crate::rules::file::ResourceKind;
 use crate::snapshot::{
     Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot,
@@ -101,7 +102,11 @@ impl ResourceRef {
 }
 
 /// Evaluates every rule on every resource of the snapshot.
-pub fn evaluate(snapshot: &Snapshot, rules: &RuleSet) -> Vec<Evaluation> {
+pub fn evaluate(
+    snapshot: &Snapshot,
+    rules: &RuleSet,
+    critical: &CriticalBuckets,
+) -> Vec<Evaluation> {
     let root = root_context();
     let partition = snapshot.partition.as_str();
     let bucket_rules = rules_of_kind(rules, ResourceKind::Bucket);
@@ -155,7 +160,15 @@ pub fn evaluate(snapshot: &Snapshot, rules: &RuleSet) -> Vec<Evaluation> {
             let account = &snapshot.accounts[account_index];
             let bucket = &account.buckets.value().expect("listed above")[bucket_index];
             let view = &account_views[account_index];
-            let outcomes = bucket_outcomes(&root, &bucket_rules, account, view, bucket, partition);
+            let outcomes = bucket_outcomes(
+                &root,
+                &bucket_rules,
+                account,
+                view,
+                bucket,
+                partition,
+                critical,
+            );
             bucket_rules
                 .iter()
                 .zip(outcomes)
@@ -208,8 +221,9 @@ fn bucket_outcomes(
     account_view: &Value,
     bucket: &Bucket,
     partition: &str,
+    critical: &CriticalBuckets,
 ) -> Vec<Outcome> {
-    let analyzed = analyze_bucket(account, bucket, partition);
+    let analyzed = analyze_bucket(account, bucket, partition, critical);
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("account", account_view.clone());
     scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
@@ -331,6 +345,8 @@ pub(crate) trait AnySection: Sync {
     fn failure(&self) -> Option<(SectionState, &ReadFailure)>;
     /// The value as CEL sees it: the value when present, `null` otherwise.
     fn to_cel(&self) -> Value;
+    /// The section as the snapshot holds it (state and value or failure), for evidence.
+    fn to_json(&self) -> serde_json::Value;
 }
 
 impl<T: Serialize + Sync> AnySection for Section<T> {
@@ -340,6 +356,10 @@ impl<T: Serialize + Sync> AnySection for Section<T> {
 
     fn to_cel(&self) -> Value {
         self.value().map_or(Value::Null, to_cel)
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("snapshot sections serialize")
     }
 }
 
@@ -435,7 +455,15 @@ pub(crate) fn evaluate_one(
     let view = account_view(account);
     let rules = [(0, rule)];
     let mut outcomes = match bucket {
-        Some(bucket) => bucket_outcomes(&root, &rules, account, &view, bucket, partition),
+        Some(bucket) => bucket_outcomes(
+            &root,
+            &rules,
+            account,
+            &view,
+            bucket,
+            partition,
+            &CriticalBuckets::default(),
+        ),
         None => account_outcomes(&root, &rules, account, &view),
     };
     outcomes.pop().expect("one rule, one outcome")

@@ -97,6 +97,10 @@ pub enum RuleSetError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the configuration names rule `{0}`, which does not exist (`s3audit rules list` lists them)"
+    )]
+    UnknownRuleInConfig(String),
     #[error("{framework}: requirement {requirement} names rule `{rule}`, which does not exist")]
     UnknownRuleInFramework {
         framework: String,
@@ -163,6 +167,33 @@ impl RuleSet {
             rules: rules.into_values().collect(),
             frameworks: frameworks.into_values().collect(),
         })
+    }
+
+    /// Applies the configuration file: `rules.only`, `rules.disable` and severity overrides.
+    /// A rule id the file names that does not exist is an error, not a silent no-op.
+    pub fn configure(&mut self, config: &crate::config::Config) -> Result<(), RuleSetError> {
+        let named = config
+            .rules
+            .only
+            .iter()
+            .chain(&config.rules.disable)
+            .chain(config.severity.keys())
+            .chain(config.waivers.iter().map(|w| &w.rule));
+        for id in named {
+            if self.get(id).is_none() {
+                return Err(RuleSetError::UnknownRuleInConfig(id.clone()));
+            }
+        }
+        self.rules.retain(|rule| {
+            (config.rules.only.is_empty() || config.rules.only.contains(&rule.id))
+                && !config.rules.disable.contains(&rule.id)
+        });
+        for rule in &mut self.rules {
+            if let Some(severity) = config.severity.get(&rule.id) {
+                rule.severity = *severity;
+            }
+        }
+        Ok(())
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
