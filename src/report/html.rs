@@ -117,6 +117,12 @@ fn evidence(results: &Results, rules: &RuleSet, snapshot: &Snapshot) -> Value {
             .and_then(|bs| bs.iter().find(|b| b.name == finding.resource.name))
             .filter(|_| finding.resource.kind == crate::rules::ResourceKind::Bucket);
         let entry = by_arn.entry(finding.resource.arn.as_str()).or_default();
+        // Tags say whose bucket it is and what it holds, whichever rule failed.
+        if let Some(bucket) = bucket {
+            entry
+                .entry("bucket.tags".to_string())
+                .or_insert_with(|| serde_json::to_value(&bucket.tags).expect("tags serialize"));
+        }
         for section in &rule.requires {
             if entry.contains_key(section) {
                 continue;
