@@ -185,7 +185,8 @@ fn child(path: &str) {
         keep: 30,
         quiet: true,
     };
-    write_reports(&results, &rules, Some(&snapshot), &args).unwrap();
+    let critical = Config::default().critical_buckets;
+    write_reports(&results, &rules, Some(&snapshot), &critical, &args).unwrap();
     let report = t.elapsed();
     let size = |prefix: &str, suffix: &str| {
         std::fs::read_dir(out.path())

@@ -391,7 +391,13 @@ fn report_on(
     if let Some(dir) = &args.history_dir {
         results.history = report::history::trend(dir, &results)?;
     }
-    write_reports(&results, rules, Some(snapshot), args)?;
+    write_reports(
+        &results,
+        rules,
+        Some(snapshot),
+        &config.critical_buckets,
+        args,
+    )?;
     if let Some(dir) = &args.history_dir {
         let saved = report::history::save(dir, &results, args.keep)?;
         if !args.quiet {
@@ -443,6 +449,7 @@ pub fn write_reports(
     results: &Results,
     rules: &RuleSet,
     snapshot: Option<&Snapshot>,
+    critical: &crate::config::CriticalBuckets,
     args: &ReportArgs,
 ) -> Result<()> {
     let dir = &args.output_dir;
@@ -478,7 +485,7 @@ pub fn write_reports(
             }
             Format::Html => {
                 let path = dir.join("s3audit.html");
-                let html = report::html::render(results, rules, snapshot)?;
+                let html = report::html::render(results, rules, snapshot, critical)?;
                 std::fs::write(&path, html)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 written.push(path);

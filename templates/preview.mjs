@@ -251,7 +251,7 @@ function main(argv) {
   const t = Date.now();
   const html = render(data);
   writeFileSync(out, html);
-  console.log(`wrote ${out}: ${(html.length / 1024).toFixed(0)} KiB, ${data.results.findings.length} findings, rendered in ${Date.now() - t} ms`);
+  console.log(`wrote ${out}: ${(html.length / 1024).toFixed(0)} KiB, ${((data.results || {}).findings || []).length} findings, rendered in ${Date.now() - t} ms`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));

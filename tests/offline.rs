@@ -377,3 +377,230 @@ fn the_example_snapshot_matches_its_schema() {
         &read_json(&repo("examples/org-snapshot.json")),
     );
 }
+
+/// A snapshot with `small` accounts of one bare bucket and one account of `big` bare buckets
+/// (a bucket with every section absent fails about ten rules).
+fn generated_snapshot(small: usize, big: usize) -> tempfile::NamedTempFile {
+    use s3audit::snapshot::{Account, Bucket, Section, Snapshot, ToolInfo};
+    let account = |i: usize, buckets: usize| {
+        let mut account = Account::all_absent(&format!("{:012}", 100_000_000_000u64 + i as u64));
+        account.buckets = Section::present(
+            (0..buckets)
+                .map(|b| Bucket::all_absent(&format!("bucket-{i}-{b}"), "eu-west-1"))
+                .collect(),
+        );
+        account
+    };
+    let snapshot = Snapshot {
+        schema_version: 1,
+        tool: ToolInfo {
+            name: "s3audit".into(),
+            version: "test".into(),
+        },
+        started_at: "2026-01-01T00:00:00Z".into(),
+        duration_ms: 0,
+        partition: "aws".into(),
+        organization: None,
+        accounts: (0..small)
+            .map(|i| account(i, 1))
+            .chain(std::iter::once(account(small, big)))
+            .collect(),
+        api_calls: Default::default(),
+    };
+    let file = tempfile::NamedTempFile::new().unwrap();
+    serde_json::to_writer(std::fs::File::create(file.path()).unwrap(), &snapshot).unwrap();
+    file
+}
+
+#[test]
+fn sarif_is_split_by_githubs_limits_and_every_file_validates() {
+    // 6 small accounts and one with 1,100 bare buckets (about 11,000 results): 6 runs plus,
+    // for the big account, runs per rule and bucket-name shard of at most 1,000 results, in
+    // files of at most 5 runs.
+    let snapshot = generated_snapshot(6, 1_100);
+    let (out, code, _, stderr) = evaluate(snapshot.path(), &["--format", "sarif", "--quiet"]);
+    assert_eq!(code, 1, "{stderr}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // Numbered files, so that an Actions matrix can upload them one by one.
+    assert!(names.len() >= 2, "{names:?}");
+    for i in 1..=names.len() {
+        assert!(names.contains(&format!("s3audit-{i}.sarif")), "{names:?}");
+    }
+    let sarif_schema = repo("tests/schemas/sarif-2.1.0.json");
+    let mut categories = std::collections::BTreeSet::new();
+    let mut results = 0;
+    for file in &files {
+        let sarif = read_json(file);
+        validate(&sarif_schema, &sarif);
+        let runs = sarif["runs"].as_array().unwrap();
+        assert!(runs.len() <= 5);
+        for run in runs {
+            let count = run["results"].as_array().unwrap().len();
+            assert!(count <= 1_000, "{count} results in one run");
+            results += count;
+            // Every category is unique: GitHub keeps alerts per category.
+            assert!(
+                categories.insert(run["automationDetails"]["id"].as_str().unwrap().to_string())
+            );
+        }
+    }
+    let big = "s3audit/100000000006/";
+    assert!(!categories.contains(big), "the big account is split");
+    assert!(
+        categories.contains(&format!("{big}bucket-versioning-disabled/1/")),
+        "{categories:?}"
+    );
+    assert!(results > 10_000);
+
+    let validator = repo("../shared/tools/sarif-validate");
+    let output = Command::new(&validator).args(&files).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn waivers_keep_findings_but_take_them_out_of_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("s3audit.yml");
+    std::fs::write(
+        &config,
+        "waivers:
+  - rule: bucket-public-write
+    bucket: arn:aws:s3:::dev-uploads
+    reason: upload drop box, replaced in Q1
+    owner: platform-team
+    expires: '2099-12-31'
+  - rule: bucket-policy-public
+    bucket: arn:aws:s3:::marketing-site
+    reason: public website
+    owner: web-team
+    expires: '2020-01-01'
+",
+    )
+    .unwrap();
+    let example = repo("examples/org-snapshot.json");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+        "--format",
+        "json,sarif",
+    ];
+    let (out, code, stdout, _) = evaluate(&example, &args);
+    // The only critical finding is waived.
+    assert_eq!(code, 0, "{stdout}");
+    let results = read_json(&out.path().join("s3audit.json"));
+    assert_eq!(results["summary"]["waived"], 1);
+    let find = |rule: &str| {
+        results["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule_id"] == rule)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("bucket-public-write")["waiver"]["expired"], false);
+    // An expired waiver is a finding again, flagged.
+    assert_eq!(find("bucket-policy-public")["waiver"]["expired"], true);
+    assert_eq!(results["summary"]["findings_by_severity"]["critical"], 0);
+    let sarif = read_json(&out.path().join("s3audit.sarif"));
+    let suppressed: Vec<&Value> = sarif["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap())
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["ruleId"], "bucket-public-write");
+
+    // Without the waiver file the same run fails on the critical finding.
+    assert_eq!(evaluate(&example, &["--fail-on", "critical"]).1, 1);
+}
+
+#[test]
+fn a_broken_config_file_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("s3audit.yml");
+    std::fs::write(
+        &config,
+        "rules:\n  disable: [bucket-object-lock-disabled]\nwaiver: []\n",
+    )
+    .unwrap();
+    let (_, code, _, stderr) = evaluate(
+        &repo("examples/org-snapshot.json"),
+        &["--config", config.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("s3audit.yml:3:1: unknown field `waiver`"),
+        "{stderr}"
+    );
+
+    std::fs::write(&config, "severity:\n  no-such-rule: high\n").unwrap();
+    let (_, code, _, stderr) = evaluate(
+        &repo("examples/org-snapshot.json"),
+        &["--config", config.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("rule `no-such-rule`"), "{stderr}");
+}
+
+#[test]
+fn the_config_disables_rules_and_overrides_severities() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("s3audit.yml");
+    std::fs::write(
+        &config,
+        "rules:\n  disable: [bucket-object-lock-disabled]\nseverity:\n  bucket-versioning-disabled: critical\n",
+    )
+    .unwrap();
+    let (out, _, _, _) = evaluate(
+        &repo("examples/org-snapshot.json"),
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+    );
+    let results = read_json(&out.path().join("s3audit.json"));
+    let rules = results["rules"].as_array().unwrap();
+    assert!(
+        !rules
+            .iter()
+            .any(|r| r["id"] == "bucket-object-lock-disabled")
+    );
+    let versioning = rules
+        .iter()
+        .find(|r| r["id"] == "bucket-versioning-disabled")
+        .unwrap();
+    assert_eq!(versioning["severity"], "critical");
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_cli_definition() {
+    let output = s3audit().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    let script = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        script.contains("--fail-on") && script.contains("evaluate"),
+        "{script}"
+    );
+    let output = s3audit().arg("man").output().unwrap();
+    assert!(output.status.success());
+    let page = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH s3audit"),
+        "{page}"
+    );
+}

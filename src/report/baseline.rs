@@ -55,10 +55,11 @@ pub fn apply(current: &mut Results, previous: &Results) {
         .iter()
         .map(|u| (u.rule_id.as_str(), u.resource.arn.as_str()))
         .collect();
+    // Accounts whose buckets were not all evaluated this time: their old findings are not fixed.
     let failed_accounts: BTreeSet<&str> = current
         .accounts
         .iter()
-        .filter(|a| a.status != "audited" && a.status != "partial" || !a.problems.is_empty())
+        .filter(|a| a.status == "failed" || !a.buckets_listed)
         .map(|a| a.id.as_str())
         .collect();
     let audited_accounts: BTreeSet<&str> = current.accounts.iter().map(|a| a.id.as_str()).collect();

@@ -10,6 +10,8 @@ use handlebars::Handlebars;
 use serde_json::{Value, json};
 
 use super::Results;
+use crate::analyze::analyze_bucket;
+use crate::config::CriticalBuckets;
 use crate::rules::RuleSet;
 use crate::rules::engine::{account_sections, bucket_sections};
 use crate::snapshot::Snapshot;
@@ -18,11 +20,16 @@ const TEMPLATE: &str = include_str!("../../templates/report.html.hbs");
 
 /// Renders the report. The snapshot provides each finding's evidence: the sections its rule
 /// read, as they were read.
-pub fn render(results: &Results, rules: &RuleSet, snapshot: Option<&Snapshot>) -> Result<String> {
+pub fn render(
+    results: &Results,
+    rules: &RuleSet,
+    snapshot: Option<&Snapshot>,
+    critical: &CriticalBuckets,
+) -> Result<String> {
     let data = json!({
         "results": results,
         "rules": rule_docs(rules),
-        "evidence": snapshot.map_or_else(|| json!({}), |s| evidence(results, rules, s)),
+        "evidence": snapshot.map_or_else(|| json!({}), |s| evidence(results, rules, s, critical)),
     });
     let data_json = script_safe_json(&data)?;
     let mut handlebars = Handlebars::new();
@@ -39,7 +46,9 @@ pub fn render(results: &Results, rules: &RuleSet, snapshot: Option<&Snapshot>) -
             "report",
             &json!({
                 "title": title,
-                "generated_at": results.snapshot.started_at,
+                "generated_at": time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .expect("the current time formats"),
                 "data_json": data_json,
             }),
         )
@@ -91,6 +100,7 @@ fn rule_docs(rules: &RuleSet) -> BTreeMap<&str, Value> {
                     },
                     "references": rule.references,
                     "mappings": mappings,
+                    "requires": rule.requires,
                 }),
             )
         })
@@ -98,7 +108,12 @@ fn rule_docs(rules: &RuleSet) -> BTreeMap<&str, Value> {
 }
 
 /// For each resource with findings, the sections its failing rules read.
-fn evidence(results: &Results, rules: &RuleSet, snapshot: &Snapshot) -> Value {
+fn evidence(
+    results: &Results,
+    rules: &RuleSet,
+    snapshot: &Snapshot,
+    critical: &CriticalBuckets,
+) -> Value {
     let mut by_arn: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();
     for finding in &results.findings {
         let Some(rule) = rules.get(&finding.rule_id) else {
@@ -117,11 +132,20 @@ fn evidence(results: &Results, rules: &RuleSet, snapshot: &Snapshot) -> Value {
             .and_then(|bs| bs.iter().find(|b| b.name == finding.resource.name))
             .filter(|_| finding.resource.kind == crate::rules::ResourceKind::Bucket);
         let entry = by_arn.entry(finding.resource.arn.as_str()).or_default();
-        // Tags say whose bucket it is and what it holds, whichever rule failed.
-        if let Some(bucket) = bucket {
-            entry
-                .entry("bucket.tags".to_string())
-                .or_insert_with(|| serde_json::to_value(&bucket.tags).expect("tags serialize"));
+        // Tags say whose bucket it is and what it holds, whichever rule failed; the derived
+        // facts say why the public and TLS rules decided as they did.
+        if let Some(bucket) = bucket
+            && !entry.contains_key("bucket.tags")
+        {
+            entry.insert(
+                "bucket.tags".to_string(),
+                serde_json::to_value(&bucket.tags).expect("tags serialize"),
+            );
+            let analyzed = analyze_bucket(account, bucket, &snapshot.partition, critical);
+            entry.insert(
+                "facts".to_string(),
+                serde_json::to_value(&analyzed.facts).expect("facts serialize"),
+            );
         }
         for section in &rule.requires {
             if entry.contains_key(section) {

@@ -94,6 +94,8 @@ pub struct AccountResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
     pub buckets: u64,
+    /// The account's bucket list was read: every bucket in it was evaluated.
+    pub buckets_listed: bool,
     pub findings: u64,
     pub unknown: u64,
 }
@@ -288,6 +290,10 @@ impl Results {
                     _ => {
                         if let Some((_, failure)) = account.buckets.failure() {
                             problems.push(format!("ListBuckets failed: {}", failure.message));
+                        } else if unknown > 0 {
+                            problems.push(format!(
+                                "{unknown} outcome(s) unknown: some sections could not be read"
+                            ));
                         }
                         if problems.is_empty() && unknown == 0 {
                             "audited"
@@ -307,6 +313,7 @@ impl Results {
                     status: status.to_string(),
                     problems,
                     buckets,
+                    buckets_listed: account.buckets.value().is_some(),
                     findings,
                     unknown,
                 }

@@ -191,12 +191,12 @@ fn location(resource: &ResourceRef) -> Location {
         .build()
 }
 
-/// GitHub's limits: runs per uploaded file, results per run.
-pub const MAX_RUNS_PER_FILE: usize = 20;
-pub const MAX_RESULTS_PER_RUN: usize = 25_000;
-/// Shards of one (account, rule) group too large for one run, by a hash of the bucket name:
-/// a fixed count keeps every bucket in the same category from run to run.
-const SHARDS: u64 = 16;
+/// Runs per file and results per run. GitHub accepts uploads of up to 20 runs of 25,000
+/// results, but displays only 5 runs per file and 1,000 results per run by default; the SARIF
+/// multitool's GitHub rule GH1004 checks those display limits, and s3audit stays within them
+/// so that no alert is silently hidden.
+pub const MAX_RUNS_PER_FILE: usize = 5;
+pub const MAX_RESULTS_PER_RUN: usize = 1_000;
 
 /// One SARIF file to write, ready to serialize. Results are built one at a time while
 /// serializing, so a scan with a million findings never holds a million SARIF objects.
@@ -309,8 +309,8 @@ fn sarif_result(
 /// The SARIF files for the results: one run per audited account (categorised
 /// `s3audit/<account>/`), so that alerts are tracked per account and an account that could not
 /// be audited is left out rather than uploaded empty, which would close all its alerts. An
-/// account with more than 25,000 results gets one run per rule (and per bucket-name shard
-/// beyond that); files hold at most 20 runs.
+/// account with more results than a run may hold gets one run per rule (and per bucket-name
+/// shard beyond that); files hold at most [`MAX_RUNS_PER_FILE`] runs.
 pub fn render<'a>(
     results: &'a Results,
     rules: &'a RuleSet,
@@ -322,7 +322,7 @@ pub fn render<'a>(
     for account in results
         .accounts
         .iter()
-        .filter(|a| a.status != "failed" && a.problems.is_empty())
+        .filter(|a| a.status != "failed" && a.buckets_listed)
     {
         let findings: Vec<&Finding> = results
             .findings
@@ -363,7 +363,10 @@ pub fn render<'a>(
         .collect()
 }
 
-/// Stable categories for one account's findings, each within the per-run limit.
+/// Stable categories for one account's findings, each within the per-run limit: the
+/// account, else one category per rule, else per rule and bucket-name shard. The shard count
+/// is a power of two that only changes when a rule's findings in the account cross a power
+/// of two, so buckets keep their category from run to run.
 fn categories<'a>(account: &str, findings: Vec<&'a Finding>) -> Vec<(String, Vec<&'a Finding>)> {
     if findings.len() <= MAX_RESULTS_PER_RUN {
         return vec![(format!("s3audit/{account}/"), findings)];
@@ -381,14 +384,28 @@ fn categories<'a>(account: &str, findings: Vec<&'a Finding>) -> Vec<(String, Vec
             out.push((format!("s3audit/{account}/{rule}/"), findings));
             continue;
         }
-        let mut shards: BTreeMap<u64, Vec<&Finding>> = BTreeMap::new();
-        for finding in findings {
-            let digest = Sha256::digest(finding.resource.name.as_bytes());
-            let shard = u64::from(digest[0]) % SHARDS;
-            shards.entry(shard).or_default().push(finding);
-        }
-        for (shard, findings) in shards {
-            out.push((format!("s3audit/{account}/{rule}/{shard}/"), findings));
+        let mut shards = findings
+            .len()
+            .div_ceil(MAX_RESULTS_PER_RUN)
+            .next_power_of_two();
+        loop {
+            let mut by_shard: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
+            for finding in &findings {
+                let digest = Sha256::digest(finding.resource.name.as_bytes());
+                let hash = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+                by_shard
+                    .entry((hash % shards as u64) as usize)
+                    .or_default()
+                    .push(finding);
+            }
+            // Hashing is not perfectly even: double the shards until every one fits.
+            if by_shard.values().all(|f| f.len() <= MAX_RESULTS_PER_RUN) {
+                for (shard, findings) in by_shard {
+                    out.push((format!("s3audit/{account}/{rule}/{shard}/"), findings));
+                }
+                break;
+            }
+            shards *= 2;
         }
     }
     out

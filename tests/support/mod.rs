@@ -85,6 +85,26 @@ impl Emulator {
         read_json(&out)
     }
 
+    /// Changes three buckets of the default scenario (tests/emulator/change.py) and returns
+    /// the findings the change should add and remove.
+    pub fn change_three_buckets(&self, scenario: &Value) -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scenario.json");
+        std::fs::write(&path, scenario.to_string()).unwrap();
+        let output = Command::new(python())
+            .arg(repo("tests/emulator/change.py"))
+            .args(["--endpoint", &self.url, "--scenario"])
+            .arg(&path)
+            .output()
+            .expect("change.py runs");
+        assert!(
+            output.status.success(),
+            "change.py failed: {}",
+            text(&output)
+        );
+        serde_json::from_slice(&output.stdout).expect("change.py prints JSON")
+    }
+
     /// Runs s3audit against the emulator with the given credentials (default: the
     /// management account's) and arguments.
     pub fn s3audit(&self, credentials: Option<(&str, &str)>, args: &[&str]) -> Output {
