@@ -11,25 +11,7 @@ use support::{Emulator, read_json, repo, text};
 /// Runs `s3audit --org` (plus `extra`) and returns the JSON results and the snapshot.
 fn audit(emulator: &Emulator, credentials: Option<(&str, &str)>, extra: &[&str]) -> (Value, Value) {
     let out = tempfile::tempdir().unwrap();
-    let dir = out.path().to_str().unwrap();
-    let snapshot = format!("{dir}/snapshot.json");
-    let mut args = vec![
-        "--org",
-        "--output-dir",
-        dir,
-        "--snapshot",
-        &snapshot,
-        "--format",
-        "json,sarif",
-    ];
-    args.extend_from_slice(extra);
-    let output = emulator.s3audit(credentials, &args);
-    // Findings exist in the scenario, so a complete run exits 1.
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    (
-        read_json(&out.path().join("s3audit.json")),
-        read_json(&std::path::PathBuf::from(&snapshot)),
-    )
+    emulator.audit_into(out.path(), credentials, extra)
 }
 
 fn all_on(bpa: &Value) -> bool {

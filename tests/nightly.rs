@@ -41,22 +41,7 @@ fn expected(change: &Value, key: &str) -> BTreeSet<(String, String)> {
 }
 
 fn audit(emulator: &Emulator, out: &Path, extra: &[&str]) -> Value {
-    let dir = out.to_str().unwrap();
-    let snapshot = format!("{dir}/snapshot.json");
-    let mut args = vec![
-        "--org",
-        "--quiet",
-        "--output-dir",
-        dir,
-        "--snapshot",
-        &snapshot,
-        "--format",
-        "json,sarif",
-    ];
-    args.extend_from_slice(extra);
-    let output = emulator.s3audit(None, &args);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    read_json(&out.join("s3audit.json"))
+    emulator.audit_into(out, None, extra).0
 }
 
 fn s3audit(args: &[&str]) -> std::process::Output {

@@ -85,6 +85,36 @@ impl Emulator {
         read_json(&out)
     }
 
+    /// Runs `s3audit --org` (plus `extra`) writing JSON, SARIF and the snapshot into `out`;
+    /// findings exist in the scenario, so a complete run exits 1. Returns the JSON results
+    /// and the snapshot.
+    pub fn audit_into(
+        &self,
+        out: &Path,
+        credentials: Option<(&str, &str)>,
+        extra: &[&str],
+    ) -> (Value, Value) {
+        let dir = out.to_str().unwrap();
+        let snapshot = format!("{dir}/snapshot.json");
+        let mut args = vec![
+            "--org",
+            "--quiet",
+            "--output-dir",
+            dir,
+            "--snapshot",
+            &snapshot,
+            "--format",
+            "json,sarif",
+        ];
+        args.extend_from_slice(extra);
+        let output = self.s3audit(credentials, &args);
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        (
+            read_json(&out.join("s3audit.json")),
+            read_json(Path::new(&snapshot)),
+        )
+    }
+
     /// Changes three buckets of the default scenario (tests/emulator/change.py) and returns
     /// the findings the change should add and remove.
     pub fn change_three_buckets(&self, scenario: &Value) -> Value {
