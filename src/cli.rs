@@ -315,11 +315,13 @@ pub fn run(cli: Cli) -> Result<u8> {
 }
 
 fn scan(args: &ScanArgs) -> Result<u8> {
-    // Rules and configuration load first: a broken file should fail before minutes of crawling.
+    // Rules, configuration and baseline load first: a broken file should fail before minutes
+    // of crawling.
     let (rules, config) = load_rules(
         args.report.rules_dir.as_deref(),
         args.report.config.as_deref(),
     )?;
+    let baseline = load_baseline(&args.report)?;
     let options = crawl::CrawlOptions {
         connection: crawl::clients::Connection {
             profile: args.profile.clone(),
@@ -354,13 +356,30 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             eprintln!("wrote {}", path.display());
         }
     }
-    report_on(&snapshot, &rules, &config, &args.report)
+    report_on(&snapshot, &rules, &config, baseline.as_ref(), &args.report)
 }
 
 fn evaluate_file(path: &Path, args: &ReportArgs) -> Result<u8> {
     let (rules, config) = load_rules(args.rules_dir.as_deref(), args.config.as_deref())?;
+    let baseline = load_baseline(args)?;
     let snapshot = snapshot::load_file(path)?;
-    report_on(&snapshot, &rules, &config, args)
+    report_on(&snapshot, &rules, &config, baseline.as_ref(), args)
+}
+
+/// The `--baseline` results. A file that does not exist yet (the first night) is no baseline,
+/// with a warning; a file that exists but cannot be read is an error.
+fn load_baseline(args: &ReportArgs) -> Result<Option<Results>> {
+    let Some(path) = &args.baseline else {
+        return Ok(None);
+    };
+    if !path.exists() {
+        eprintln!(
+            "warning: no baseline at {} yet: findings are not compared this time",
+            path.display()
+        );
+        return Ok(None);
+    }
+    Results::load(path).map(Some)
 }
 
 /// The rules, narrowed and re-ranked by the configuration file when one is given.
@@ -380,13 +399,13 @@ fn report_on(
     snapshot: &Snapshot,
     rules: &RuleSet,
     config: &Config,
+    baseline: Option<&Results>,
     args: &ReportArgs,
 ) -> Result<u8> {
     let evaluations = rules::evaluate(snapshot, rules, &config.critical_buckets);
     let mut results = Results::build(snapshot, rules, &evaluations, config, &today());
-    if let Some(path) = &args.baseline {
-        let previous = Results::load(path)?;
-        report::baseline::apply(&mut results, &previous);
+    if let Some(previous) = baseline {
+        report::baseline::apply(&mut results, previous);
     }
     if let Some(dir) = &args.history_dir {
         results.history = report::history::trend(dir, &results)?;

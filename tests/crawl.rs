@@ -63,6 +63,20 @@ fn expected_failures(config: &Value) -> BTreeSet<&'static str> {
         versioned && !flag("lifecycle"),
         "bucket-versioned-without-lifecycle",
     );
+    // No bucket of the scenario denies old TLS versions, grants to accounts outside the
+    // organization, or lets another account change its permissions.
+    fail_if(
+        !flag("tls_version_enforced"),
+        "bucket-tls-minimum-version-not-enforced",
+    );
+    fail_if(
+        flag("external_grant"),
+        "bucket-policy-grants-external-access",
+    );
+    fail_if(
+        flag("cross_account_sensitive"),
+        "bucket-policy-cross-account-sensitive-actions",
+    );
     rules
 }
 

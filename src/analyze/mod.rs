@@ -7,11 +7,13 @@
 
 pub mod policy;
 
+use std::collections::BTreeSet;
+
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::CriticalBuckets;
-use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section};
+use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section, Snapshot};
 use policy::{Effect, Policy, READ_ACTIONS, Statement, WRITE_ACTIONS};
 
 /// The sections each top-level fact is computed from.
@@ -95,6 +97,22 @@ pub struct PolicyFacts {
     pub denies_insecure_transport_partially: bool,
     /// The lowest TLS version allowed by a `Deny` on `s3:TlsVersion` (e.g. `1.2`), if any.
     pub min_tls_version: Option<String>,
+    /// Other AWS accounts an `Allow` names as principals.
+    pub cross_account: Vec<CrossAccountGrant>,
+    /// Accounts outside the organization that an `Allow` grants access to (sorted, unique).
+    pub external_accounts: Vec<String>,
+    /// An `Allow` gives another account (or everyone) one of the actions AWS FSBP S3.6
+    /// forbids to other accounts: `s3:DeleteBucketPolicy`, `s3:PutBucketAcl`,
+    /// `s3:PutBucketPolicy`, `s3:PutEncryptionConfiguration`, `s3:PutObjectAcl`.
+    pub grants_sensitive_actions_to_other_accounts: bool,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+pub struct CrossAccountGrant {
+    pub statement: String,
+    pub account: String,
+    /// The account is a member of the audited organization.
+    pub in_organization: bool,
 }
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
@@ -103,6 +121,8 @@ pub struct RestrictedStatement {
     pub restricted_by: Vec<String>,
     /// Only network conditions (`aws:SourceIp`) restrict it: "restricted to networks".
     pub network_only: bool,
+    /// An `aws:PrincipalOrgID` condition names an organization other than the audited one.
+    pub outside_organization: bool,
 }
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
@@ -113,6 +133,37 @@ pub struct Exposure {
     pub via_policy: bool,
     /// Public through the ACL, after `IgnorePublicAcls`.
     pub via_acl: bool,
+}
+
+/// What a bucket is analysed against: its partition and the organization it belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub partition: String,
+    /// The organization id, when the snapshot was taken with `--org`.
+    pub organization_id: Option<String>,
+    /// Every account of the organization.
+    pub organization_accounts: BTreeSet<String>,
+}
+
+impl Scope {
+    pub fn of(snapshot: &Snapshot) -> Scope {
+        let organization = snapshot.organization.as_ref();
+        Scope {
+            partition: snapshot.partition.clone(),
+            organization_id: organization.map(|o| o.id.clone()),
+            organization_accounts: organization
+                .map(|o| o.account_ids.iter().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A scope for one partition and no organization (rule examples, tests).
+    pub fn partition(partition: &str) -> Scope {
+        Scope {
+            partition: partition.to_string(),
+            ..Scope::default()
+        }
+    }
 }
 
 /// A bucket's facts, plus sections that were read but could not be analysed (a damaged
@@ -130,9 +181,10 @@ pub const AUTHENTICATED_USERS_URI: &str =
 pub fn analyze_bucket(
     account: &Account,
     bucket: &Bucket,
-    partition: &str,
+    scope: &Scope,
     critical: &CriticalBuckets,
 ) -> AnalyzedBucket {
+    let partition = scope.partition.as_str();
     let mut unreadable = Vec::new();
     let public_access_block =
         effective_public_access_block(&account.public_access_block, &bucket.public_access_block);
@@ -140,7 +192,7 @@ pub fn analyze_bucket(
     let policy = match bucket.policy.value() {
         None => PolicyFacts::default(),
         Some(text) => match policy::parse(text) {
-            Ok(parsed) => policy_facts(&parsed, &bucket.arn(partition)),
+            Ok(parsed) => policy_facts(&parsed, &bucket.arn(partition), &account.id, scope),
             Err(e) => {
                 unreadable.push((
                     "bucket.policy",
@@ -239,7 +291,12 @@ fn acl_facts(acl: &Acl) -> AclFacts {
     facts
 }
 
-fn policy_facts(policy: &Policy, bucket_arn: &str) -> PolicyFacts {
+fn policy_facts(
+    policy: &Policy,
+    bucket_arn: &str,
+    own_account: &str,
+    scope: &Scope,
+) -> PolicyFacts {
     let mut facts = PolicyFacts {
         exists: true,
         statement_count: policy.statements.len() as u64,
@@ -265,6 +322,29 @@ fn policy_facts(policy: &Policy, bucket_arn: &str) -> PolicyFacts {
                         statement: statement.label.clone(),
                         restricted_by,
                         network_only,
+                        outside_organization: names_another_organization(statement, scope),
+                    });
+                }
+                if SENSITIVE_ACTIONS.iter().any(|a| statement.covers_action(a)) {
+                    facts.grants_sensitive_actions_to_other_accounts = true;
+                }
+            }
+            Effect::Allow => {
+                for account in statement.principal_accounts() {
+                    if account == own_account {
+                        continue;
+                    }
+                    let in_organization = scope.organization_accounts.contains(&account);
+                    if SENSITIVE_ACTIONS.iter().any(|a| statement.covers_action(a)) {
+                        facts.grants_sensitive_actions_to_other_accounts = true;
+                    }
+                    if !in_organization {
+                        facts.external_accounts.push(account.clone());
+                    }
+                    facts.cross_account.push(CrossAccountGrant {
+                        statement: statement.label.clone(),
+                        account,
+                        in_organization,
                     });
                 }
             }
@@ -285,7 +365,32 @@ fn policy_facts(policy: &Policy, bucket_arn: &str) -> PolicyFacts {
     if facts.denies_insecure_transport {
         facts.denies_insecure_transport_partially = false;
     }
+    facts.external_accounts.sort();
+    facts.external_accounts.dedup();
     facts
+}
+
+/// The actions AWS FSBP S3.6 (Config `s3-bucket-blacklisted-actions-prohibited`) forbids to
+/// principals of other accounts.
+const SENSITIVE_ACTIONS: &[&str] = &[
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketPolicy",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutObjectAcl",
+];
+
+/// An `aws:PrincipalOrgID` condition whose values are not the audited organization. Without
+/// an organization in the snapshot, nothing can be said, and the condition is taken as ours.
+fn names_another_organization(statement: &Statement, scope: &Scope) -> bool {
+    let Some(ours) = &scope.organization_id else {
+        return false;
+    };
+    statement.conditions.iter().any(|c| {
+        c.restricts_caller()
+            && c.key.eq_ignore_ascii_case("aws:PrincipalOrgID")
+            && c.values.iter().any(|v| v != ours)
+    })
 }
 
 /// A `Deny` that binds every caller for the actions and resources it lists: `Principal` is
@@ -340,9 +445,18 @@ mod tests {
         bucket
     }
 
+    /// Account 111111111111 in organization o-ours with 222222222222.
+    fn scope() -> Scope {
+        Scope {
+            partition: "aws".into(),
+            organization_id: Some("o-ours".into()),
+            organization_accounts: ["111111111111", "222222222222"].map(String::from).into(),
+        }
+    }
+
     fn facts(bucket: &Bucket) -> BucketFacts {
         let account = Account::all_absent("111111111111");
-        let analyzed = analyze_bucket(&account, bucket, "aws", &CriticalBuckets::default());
+        let analyzed = analyze_bucket(&account, bucket, &scope(), &CriticalBuckets::default());
         assert!(analyzed.unreadable.is_empty(), "{:?}", analyzed.unreadable);
         analyzed.facts
     }
@@ -415,6 +529,33 @@ mod tests {
     }
 
     #[test]
+    fn cross_account_grants_tell_members_from_outsiders() {
+        let f = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Sid":"Member","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"*"},
+               {"Sid":"Vendor","Effect":"Allow","Principal":{"AWS":["333333333333","arn:aws:iam::111111111111:role/own"]},"Action":"s3:PutObjectAcl","Resource":"*"}]}"#,
+        ));
+        assert_eq!(f.policy.external_accounts, ["333333333333"]);
+        let members: Vec<(&str, bool)> = f
+            .policy
+            .cross_account
+            .iter()
+            .map(|g| (g.account.as_str(), g.in_organization))
+            .collect();
+        assert_eq!(members, [("222222222222", true), ("333333333333", false)]);
+        assert!(f.policy.grants_sensitive_actions_to_other_accounts);
+    }
+
+    #[test]
+    fn an_org_condition_naming_another_organization_is_outside() {
+        let f = facts(&bucket_with_policy(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*",
+               "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-theirs"}}}]}"#,
+        ));
+        assert!(!f.policy.public_read);
+        assert!(f.policy.restricted_statements[0].outside_organization);
+    }
+
+    #[test]
     fn tls_version_deny_is_a_separate_fact() {
         let f = facts(&bucket_with_policy(
             r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*",
@@ -452,7 +593,7 @@ mod tests {
         let analyzed = analyze_bucket(
             &account,
             &bucket_with_policy("{not json"),
-            "aws",
+            &scope(),
             &CriticalBuckets::default(),
         );
         assert_eq!(analyzed.unreadable[0].0, "bucket.policy");

@@ -293,6 +293,31 @@ impl Statement {
         self.not_principal.is_some() || self.principal.as_ref().is_some_and(Principals::is_public)
     }
 
+    /// The account ids named by the `AWS` principals: 12-digit ids and the account field of
+    /// IAM and STS ARNs (`arn:aws:iam::123456789012:root`, `...:role/x`).
+    pub fn principal_accounts(&self) -> Vec<String> {
+        let Some(Principals::ByType(map)) = &self.principal else {
+            return Vec::new();
+        };
+        let mut accounts: Vec<String> = map
+            .get("AWS")
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let account = if p.starts_with("arn:") {
+                    p.split(':').nth(4)?
+                } else {
+                    p.as_str()
+                };
+                (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| account.to_string())
+            })
+            .collect();
+        accounts.sort();
+        accounts.dedup();
+        accounts
+    }
+
     /// The condition keys that keep a public principal from being the public.
     pub fn restricting_keys(&self) -> Vec<String> {
         self.conditions

@@ -234,61 +234,31 @@ async fn organization_accounts(
     let org = described
         .organization()
         .context("DescribeOrganization returned no organization")?;
-    let organization = Organization {
+    let mut organization = Organization {
         id: org.id().unwrap_or_default().to_string(),
         management_account_id: org.master_account_id().unwrap_or_default().to_string(),
+        account_ids: Vec::new(),
     };
 
-    let mut accounts = Vec::new();
-    match ou {
-        None => {
-            let mut pages = client.list_accounts().into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page
-                    .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
-                    .context("organizations:ListAccounts failed")?;
-                accounts.extend(page.accounts().iter().cloned());
-            }
-        }
-        Some(ou) => {
-            // Accounts directly under each OU, then its child OUs, depth first.
-            let mut parents = vec![ou.to_string()];
-            while let Some(parent) = parents.pop() {
-                let mut pages = client
-                    .list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page = page
-                        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
-                        .with_context(|| {
-                            format!("organizations:ListAccountsForParent {parent} failed")
-                        })?;
-                    accounts.extend(page.accounts().iter().cloned());
-                }
-                let mut pages = client
-                    .list_organizational_units_for_parent()
-                    .parent_id(&parent)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page = page
-                        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
-                        .with_context(|| {
-                            format!(
-                                "organizations:ListOrganizationalUnitsForParent {parent} failed"
-                            )
-                        })?;
-                    parents.extend(
-                        page.organizational_units()
-                            .iter()
-                            .filter_map(|u| u.id().map(str::to_string)),
-                    );
-                }
-            }
-        }
+    // Every account of the organization: the audit targets come from here (or from the OU
+    // below), and policy analysis needs the membership of all of them.
+    let mut members = Vec::new();
+    let mut pages = client.list_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+            .context("organizations:ListAccounts failed")?;
+        members.extend(page.accounts().iter().cloned());
     }
+    organization.account_ids = members
+        .iter()
+        .filter_map(|a| a.id().map(str::to_string))
+        .collect();
+    organization.account_ids.sort();
+    let accounts = match ou {
+        None => members,
+        Some(ou) => accounts_under(&client, ou).await?,
+    };
     let targets = accounts
         .into_iter()
         .filter(is_active)
@@ -300,6 +270,47 @@ async fn organization_accounts(
         })
         .collect();
     Ok((organization, targets))
+}
+
+/// Accounts under an organizational unit, recursively: the accounts directly under each OU,
+/// then its child OUs, depth first.
+async fn accounts_under(
+    client: &aws_sdk_organizations::Client,
+    ou: &str,
+) -> Result<Vec<aws_sdk_organizations::types::Account>> {
+    let mut accounts = Vec::new();
+    let mut parents = vec![ou.to_string()];
+    while let Some(parent) = parents.pop() {
+        let mut pages = client
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                .with_context(|| format!("organizations:ListAccountsForParent {parent} failed"))?;
+            accounts.extend(page.accounts().iter().cloned());
+        }
+        let mut pages = client
+            .list_organizational_units_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page
+                .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                .with_context(|| {
+                    format!("organizations:ListOrganizationalUnitsForParent {parent} failed")
+                })?;
+            parents.extend(
+                page.organizational_units()
+                    .iter()
+                    .filter_map(|u| u.id().map(str::to_string)),
+            );
+        }
+    }
+    Ok(accounts)
 }
 
 /// ACTIVE accounts only: suspended and closing accounts cannot be audited.

@@ -10,7 +10,7 @@ use handlebars::Handlebars;
 use serde_json::{Value, json};
 
 use super::Results;
-use crate::analyze::analyze_bucket;
+use crate::analyze::{Scope, analyze_bucket};
 use crate::config::CriticalBuckets;
 use crate::rules::RuleSet;
 use crate::rules::engine::{account_sections, bucket_sections};
@@ -114,6 +114,7 @@ fn evidence(
     snapshot: &Snapshot,
     critical: &CriticalBuckets,
 ) -> Value {
+    let scope = Scope::of(snapshot);
     let mut by_arn: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();
     for finding in &results.findings {
         let Some(rule) = rules.get(&finding.rule_id) else {
@@ -141,7 +142,7 @@ fn evidence(
                 "bucket.tags".to_string(),
                 serde_json::to_value(&bucket.tags).expect("tags serialize"),
             );
-            let analyzed = analyze_bucket(account, bucket, &snapshot.partition, critical);
+            let analyzed = analyze_bucket(account, bucket, &scope, critical);
             entry.insert(
                 "facts".to_string(),
                 serde_json::to_value(&analyzed.facts).expect("facts serialize"),

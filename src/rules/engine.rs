@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleSet};
-use crate::analyze::analyze_bucket;
+use crate::analyze::{Scope, analyze_bucket};
 use crate::config::CriticalBuckets;
 use crate::rules::file::ResourceKind;
 use crate::snapshot::{
@@ -108,7 +108,7 @@ pub fn evaluate(
     critical: &CriticalBuckets,
 ) -> Vec<Evaluation> {
     let root = root_context();
-    let partition = snapshot.partition.as_str();
+    let scope = Scope::of(snapshot);
     let bucket_rules = rules_of_kind(rules, ResourceKind::Bucket);
     let account_rules = rules_of_kind(rules, ResourceKind::Account);
     let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
@@ -166,7 +166,7 @@ pub fn evaluate(
                 account,
                 view,
                 bucket,
-                partition,
+                &scope,
                 critical,
             );
             bucket_rules
@@ -220,10 +220,11 @@ fn bucket_outcomes(
     account: &Account,
     account_view: &Value,
     bucket: &Bucket,
-    partition: &str,
+    org: &Scope,
     critical: &CriticalBuckets,
 ) -> Vec<Outcome> {
-    let analyzed = analyze_bucket(account, bucket, partition, critical);
+    let partition = org.partition.as_str();
+    let analyzed = analyze_bucket(account, bucket, org, critical);
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("account", account_view.clone());
     scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
@@ -449,7 +450,7 @@ pub(crate) fn evaluate_one(
     rule: &Rule,
     account: &Account,
     bucket: Option<&Bucket>,
-    partition: &str,
+    scope: &Scope,
 ) -> Outcome {
     let root = root_context();
     let view = account_view(account);
@@ -461,7 +462,7 @@ pub(crate) fn evaluate_one(
             account,
             &view,
             bucket,
-            partition,
+            scope,
             &CriticalBuckets::default(),
         ),
         None => account_outcomes(&root, &rules, account, &view),

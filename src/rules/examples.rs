@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 use super::engine::evaluate_one;
 use super::file::{Example, OutcomeKind, ResourceKind};
 use super::{Outcome, Rule, RuleSet};
+use crate::analyze::Scope;
 use crate::snapshot::{Account, Bucket};
 
 /// One example that did not give what it expects, or could not be built.
@@ -69,7 +70,15 @@ fn run_one(rule: &Rule, example: &Example) -> Result<(), String> {
         }
         ResourceKind::Account => None,
     };
-    let outcome = evaluate_one(rule, &account, bucket.as_ref(), "aws");
+    let scope = match &example.organization {
+        Some(org) => Scope {
+            partition: "aws".into(),
+            organization_id: Some(org.id.clone()),
+            organization_accounts: org.account_ids.iter().cloned().collect(),
+        },
+        None => Scope::partition("aws"),
+    };
+    let outcome = evaluate_one(rule, &account, bucket.as_ref(), &scope);
     if outcome.kind() == example.expect {
         return Ok(());
     }

@@ -128,8 +128,19 @@ pub struct Example {
     #[serde(default)]
     pub bucket: Option<serde_json::Value>,
     /// Account fields in snapshot form, merged over an account whose sections are all `absent`.
+    /// The example account's id is `111122223333`.
     #[serde(default)]
     pub account: Option<serde_json::Value>,
+    /// The organization the account belongs to, for rules about grants to other accounts.
+    #[serde(default)]
+    pub organization: Option<ExampleOrganization>,
+}
+
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleOrganization {
+    pub id: String,
+    pub account_ids: Vec<String>,
 }
 
 /// One compliance framework file.

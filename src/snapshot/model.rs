@@ -114,6 +114,10 @@ pub struct ToolInfo {
 pub struct Organization {
     pub id: String,
     pub management_account_id: String,
+    /// Every account of the organization (`ListAccounts`, whatever its status), audited or
+    /// not: policy analysis tells grants to members from grants to outsiders with it.
+    #[serde(default)]
+    pub account_ids: Vec<String>,
 }
 
 /// One AWS account and everything read in it.
