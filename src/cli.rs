@@ -256,7 +256,8 @@ pub fn main() -> ExitCode {
 /// Diagnostics on stderr; `RUST_LOG` overrides the level chosen with `-v`.
 fn init_tracing(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
+        // The SDK warns when STS refuses a role; s3audit reports that account itself.
+        0 => "warn,aws_config::sts::assume_role=error",
         1 => "s3audit=info,warn",
         2 => "s3audit=debug,info",
         _ => "trace",
