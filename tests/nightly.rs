@@ -5,11 +5,11 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Emulator, read_json, repo, text};
+use support::{Emulator, read_json, sarif_files, text, validate_sarif_in};
 
 /// `(rule, bucket)` pairs of a list of findings.
 fn pairs(findings: &Value) -> BTreeSet<(String, String)> {
@@ -71,24 +71,6 @@ fn fingerprints(dir: &Path) -> BTreeSet<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
-}
-
-fn sarif_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sarif"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn sarif_validate(files: &[PathBuf]) {
-    let output = Command::new(repo("../shared/tools/sarif-validate"))
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "sarif-validate: {}", text(&output));
 }
 
 #[test]
@@ -189,8 +171,5 @@ fn baseline_and_diff_track_a_change_to_three_buckets() {
     assert_eq!(first_prints.difference(&second_prints).count(), 2);
     assert_eq!(second_prints.difference(&first_prints).count(), 2);
 
-    // Every SARIF file these runs wrote passes GitHub's ingestion rules.
-    let mut files = sarif_files(before.path());
-    files.extend(sarif_files(after.path()));
-    sarif_validate(&files);
+    validate_sarif_in(again.path());
 }

@@ -163,6 +163,44 @@ impl Drop for Emulator {
     }
 }
 
+/// The SARIF files in a folder, sorted.
+pub fn sarif_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sarif"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every SARIF file an end-to-end test writes goes through GitHub's ingestion rules
+/// (`../shared/tools/sarif-validate`, which installs the SARIF multitool from npm on first
+/// use). Only an npm registry that cannot be reached excuses a file, and the skip is printed
+/// past the test harness's capture.
+pub fn validate_sarif_in(dir: &Path) {
+    let files = sarif_files(dir);
+    if files.is_empty() {
+        return;
+    }
+    let validator = repo("../shared/tools/sarif-validate");
+    assert!(validator.exists(), "{} is missing", validator.display());
+    let output = Command::new(&validator).args(&files).output().unwrap();
+    let report = text(&output);
+    let npm_unreachable = ["ENOTFOUND", "ECONNREFUSED", "EAI_AGAIN", "ETIMEDOUT"]
+        .iter()
+        .any(|code| report.contains(code));
+    if !output.status.success() && npm_unreachable {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED: SARIF validation, the multitool could not be installed from npm:\n{report}"
+        );
+        return;
+    }
+    assert!(output.status.success(), "sarif-validate: {report}");
+}
+
 pub fn text(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
