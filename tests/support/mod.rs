@@ -109,6 +109,7 @@ impl Emulator {
         args.extend_from_slice(extra);
         let output = self.s3audit(credentials, &args);
         assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        validate_sarif_in(out);
         (
             read_json(&out.join("s3audit.json")),
             read_json(Path::new(&snapshot)),
