@@ -405,6 +405,8 @@ fn report_on(
 ) -> Result<u8> {
     let evaluations = rules::evaluate(snapshot, rules, &config.critical_buckets);
     let mut results = Results::build(snapshot, rules, &evaluations, config, &today());
+    // Everything from here on reads the results; a million outcomes need not stay in memory.
+    drop(evaluations);
     if let Some(previous) = baseline {
         report::baseline::apply(&mut results, previous);
     }

@@ -15,7 +15,7 @@ use serde_sarif::sarif::{
 
 use sha2::{Digest, Sha256};
 
-use super::{Finding, Results};
+use super::{Finding, Results, UnknownResult};
 use crate::rules::engine::ResourceRef;
 use crate::rules::{ResourceKind, Rule, RuleSet, Severity};
 
@@ -212,6 +212,9 @@ pub struct SarifFile<'a> {
 struct PlannedRun<'a> {
     run: Run,
     findings: Vec<&'a Finding>,
+    /// Index of each rule in this run's `tool.driver.rules`: a run describes only the rules
+    /// it reports, so that a file of many runs does not repeat every rule's help.
+    rule_index: BTreeMap<&'a str, usize>,
 }
 
 impl serde::Serialize for SarifFile<'_> {
@@ -232,6 +235,7 @@ impl serde::Serialize for SarifFile<'_> {
                     findings: &planned.findings,
                     rules: self.rules,
                     index_of: self.index_of,
+                    rule_index: &planned.rule_index,
                 },
             })
             .collect();
@@ -247,6 +251,7 @@ struct LazyResults<'r> {
     findings: &'r [&'r Finding],
     rules: &'r RuleSet,
     index_of: &'r BTreeMap<&'r str, usize>,
+    rule_index: &'r BTreeMap<&'r str, usize>,
 }
 
 impl serde::Serialize for LazyResults<'_> {
@@ -254,7 +259,12 @@ impl serde::Serialize for LazyResults<'_> {
         use serde::ser::SerializeSeq;
         let mut seq = serializer.serialize_seq(Some(self.findings.len()))?;
         for finding in self.findings {
-            seq.serialize_element(&sarif_result(finding, self.rules, self.index_of))?;
+            seq.serialize_element(&sarif_result(
+                finding,
+                self.rules,
+                self.index_of,
+                self.rule_index,
+            ))?;
         }
         seq.end()
     }
@@ -264,9 +274,11 @@ fn sarif_result(
     finding: &super::Finding,
     rules: &RuleSet,
     index_of: &BTreeMap<&str, usize>,
+    rule_index: &BTreeMap<&str, usize>,
 ) -> SarifResult {
     let r = &finding.resource;
     let index = index_of[finding.rule_id.as_str()];
+    let index_in_run = rule_index[finding.rule_id.as_str()];
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(
         "primaryLocationLineHash".to_string(),
@@ -274,7 +286,7 @@ fn sarif_result(
     );
     let mut result = SarifResult::builder()
         .rule_id(finding.rule_id.clone())
-        .rule_index(index as i64)
+        .rule_index(index_in_run as i64)
         .level(result_level(finding.severity))
         .message(text(format!(
             "{} {}: {}",
@@ -318,21 +330,58 @@ pub fn render<'a>(
 ) -> Vec<SarifFile<'a>> {
     let descriptors: Vec<ReportingDescriptor> =
         rules.rules.iter().map(|r| descriptor(r, rules)).collect();
+    let mut findings_by_account: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for finding in &results.findings {
+        findings_by_account
+            .entry(finding.resource.account_id.as_str())
+            .or_default()
+            .push(finding);
+    }
+    let mut unknown_by_account: BTreeMap<&str, Vec<&UnknownResult>> = BTreeMap::new();
+    for unknown in &results.unknown {
+        unknown_by_account
+            .entry(unknown.resource.account_id.as_str())
+            .or_default()
+            .push(unknown);
+    }
     let mut runs: Vec<PlannedRun> = Vec::new();
     for account in results
         .accounts
         .iter()
         .filter(|a| a.status != "failed" && a.buckets_listed)
     {
-        let findings: Vec<&Finding> = results
-            .findings
-            .iter()
-            .filter(|f| f.resource.account_id == account.id)
-            .collect();
-        let notifications = unknown_notifications(results, &account.id, index_of);
-        for (category, findings) in categories(&account.id, findings) {
-            let run = planned_run(results, &descriptors, &category, &notifications);
-            runs.push(PlannedRun { run, findings });
+        let findings = findings_by_account
+            .remove(account.id.as_str())
+            .unwrap_or_default();
+        let unknown = unknown_by_account
+            .remove(account.id.as_str())
+            .unwrap_or_default();
+        for (i, (category, findings)) in categories(&account.id, findings).into_iter().enumerate() {
+            // The account's unknown outcomes are told once, in its first run.
+            let unknown: &[&UnknownResult] = if i == 0 { &unknown } else { &[] };
+            let mut rule_ids: Vec<&str> = findings
+                .iter()
+                .map(|f| f.rule_id.as_str())
+                .chain(unknown.iter().map(|u| u.rule_id.as_str()))
+                .collect();
+            rule_ids.sort_by_key(|id| index_of[id]);
+            rule_ids.dedup();
+            let rule_index: BTreeMap<&str, usize> = rule_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (*id, i))
+                .collect();
+            let run_descriptors: Vec<ReportingDescriptor> = rule_ids
+                .iter()
+                .map(|id| descriptors[index_of[id]].clone())
+                .collect();
+            let notifications = unknown_notifications(unknown, &rule_index);
+            let run = planned_run(results, run_descriptors, &category, notifications);
+            runs.push(PlannedRun {
+                run,
+                findings,
+                rule_index,
+            });
         }
     }
     let chunks: Vec<Vec<PlannedRun>> = {
@@ -413,9 +462,9 @@ fn categories<'a>(account: &str, findings: Vec<&'a Finding>) -> Vec<(String, Vec
 
 fn planned_run(
     results: &Results,
-    descriptors: &[ReportingDescriptor],
+    descriptors: Vec<ReportingDescriptor>,
     category: &str,
-    notifications: &[Notification],
+    notifications: Vec<Notification>,
 ) -> Run {
     Run::builder()
         .tool(
@@ -426,7 +475,7 @@ fn planned_run(
                         .version(results.tool.version.clone())
                         .semantic_version(results.tool.version.clone())
                         .information_uri("https://github.com/s3audit/s3audit")
-                        .rules(descriptors.to_vec())
+                        .rules(descriptors)
                         .build(),
                 )
                 .build(),
@@ -435,7 +484,7 @@ fn planned_run(
         .invocations(vec![
             Invocation::builder()
                 .execution_successful(true)
-                .tool_execution_notifications(notifications.to_vec())
+                .tool_execution_notifications(notifications)
                 .build(),
         ])
         .build()
@@ -444,14 +493,11 @@ fn planned_run(
 /// Unknown outcomes are not findings: they are reported as notifications, so that an
 /// incomplete scan is visible without opening alerts.
 fn unknown_notifications(
-    results: &Results,
-    account: &str,
-    index_of: &BTreeMap<&str, usize>,
+    unknown: &[&UnknownResult],
+    rule_index: &BTreeMap<&str, usize>,
 ) -> Vec<Notification> {
-    results
-        .unknown
+    unknown
         .iter()
-        .filter(|u| u.resource.account_id == account)
         .map(|u| {
             let reasons: Vec<String> = u
                 .reasons
@@ -472,7 +518,7 @@ fn unknown_notifications(
                 .associated_rule(
                     ReportingDescriptorReference::builder()
                         .id(u.rule_id.clone())
-                        .index(index_of[u.rule_id.as_str()] as i64)
+                        .index(rule_index[u.rule_id.as_str()] as i64)
                         .build(),
                 )
                 .locations(vec![location(&u.resource)])

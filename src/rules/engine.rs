@@ -154,34 +154,34 @@ pub fn evaluate(
             (0..account.buckets.value().map_or(0, Vec::len)).map(move |b| (a, b))
         })
         .collect();
-    let bucket_evaluations: Vec<Vec<Evaluation>> = buckets
-        .par_iter()
-        .map(|&(account_index, bucket_index)| {
-            let account = &snapshot.accounts[account_index];
-            let bucket = &account.buckets.value().expect("listed above")[bucket_index];
-            let view = &account_views[account_index];
-            let outcomes = bucket_outcomes(
-                &root,
-                &bucket_rules,
-                account,
-                view,
-                bucket,
-                &scope,
-                critical,
-            );
-            bucket_rules
-                .iter()
-                .zip(outcomes)
-                .map(|((rule, _), outcome)| Evaluation {
-                    rule: *rule,
-                    account: account_index,
-                    bucket: Some(bucket_index),
-                    outcome,
-                })
-                .collect()
-        })
-        .collect();
-    evaluations.extend(bucket_evaluations.into_iter().flatten());
+    // Straight into the one list: no per-bucket vectors kept alongside it.
+    evaluations.par_extend(
+        buckets
+            .par_iter()
+            .flat_map_iter(|&(account_index, bucket_index)| {
+                let account = &snapshot.accounts[account_index];
+                let bucket = &account.buckets.value().expect("listed above")[bucket_index];
+                let view = &account_views[account_index];
+                let outcomes = bucket_outcomes(
+                    &root,
+                    &bucket_rules,
+                    account,
+                    view,
+                    bucket,
+                    &scope,
+                    critical,
+                );
+                bucket_rules
+                    .iter()
+                    .zip(outcomes)
+                    .map(move |((rule, _), outcome)| Evaluation {
+                        rule: *rule,
+                        account: account_index,
+                        bucket: Some(bucket_index),
+                        outcome,
+                    })
+            }),
+    );
     evaluations
 }
 
