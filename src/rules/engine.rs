@@ -109,7 +109,7 @@ pub fn evaluate(
 ) -> Vec<Evaluation> {
     let root = root_context();
     let scope = Scope::of(snapshot);
-    let bucket_rules = rules_of_kind(rules, ResourceKind::Bucket);
+    let bucket_rules = BucketRules::new(rules_of_kind(rules, ResourceKind::Bucket));
     let account_rules = rules_of_kind(rules, ResourceKind::Account);
     let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
 
@@ -136,7 +136,7 @@ pub fn evaluate(
         // account whose buckets could not be listed is not a clean account.
         if let Some((state, failure)) = account.buckets.failure() {
             let reason = unknown_reason("account.buckets", state, failure);
-            evaluations.extend(bucket_rules.iter().map(|(rule, _)| Evaluation {
+            evaluations.extend(bucket_rules.rules.iter().map(|(rule, _)| Evaluation {
                 rule: *rule,
                 account: account_index,
                 bucket: None,
@@ -172,6 +172,7 @@ pub fn evaluate(
                     critical,
                 );
                 bucket_rules
+                    .rules
                     .iter()
                     .zip(outcomes)
                     .map(move |((rule, _), outcome)| Evaluation {
@@ -216,7 +217,7 @@ fn account_outcomes(
 /// Outcomes of bucket rules on one bucket, analysed and converted to CEL once for all rules.
 fn bucket_outcomes(
     root: &Context,
-    rules: &[(usize, &Rule)],
+    rules: &BucketRules,
     account: &Account,
     account_view: &Value,
     bucket: &Bucket,
@@ -227,9 +228,13 @@ fn bucket_outcomes(
     let analyzed = analyze_bucket(account, bucket, org, critical);
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("account", account_view.clone());
-    scope.add_variable_from_value("bucket", bucket_view(bucket, partition));
+    scope.add_variable_from_value(
+        "bucket",
+        bucket_view(bucket, partition, &rules.sections_read),
+    );
     scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
     rules
+        .rules
         .iter()
         .map(|(_, rule)| {
             evaluate_rule(rule, &scope, |s| {
@@ -417,7 +422,10 @@ fn optional_string(value: &Option<String>) -> Value {
         .map_or(Value::Null, |s| Value::from(s.as_str()))
 }
 
-pub(crate) fn bucket_view(bucket: &Bucket, partition: &str) -> Value {
+/// The bucket as CEL sees it. Only the sections some rule reads are converted: the rule
+/// loader guarantees that a rule reads no section it does not `require`, and converting the
+/// others is most of the cost of evaluating a bucket.
+pub(crate) fn bucket_view(bucket: &Bucket, partition: &str, sections_read: &[&str]) -> Value {
     let mut fields = vec![
         ("name", Value::from(bucket.name.as_str())),
         ("region", Value::from(bucket.region.as_str())),
@@ -427,9 +435,41 @@ pub(crate) fn bucket_view(bucket: &Bucket, partition: &str) -> Value {
     fields.extend(
         bucket_sections(bucket)
             .into_iter()
+            .filter(|(n, _)| sections_read.contains(n))
             .map(|(n, s)| (n, s.to_cel())),
     );
     object(fields)
+}
+
+/// Bucket rules with the sections they read, worked out once per evaluation.
+struct BucketRules<'r> {
+    rules: Vec<(usize, &'r Rule)>,
+    sections_read: Vec<&'static str>,
+}
+
+impl<'r> BucketRules<'r> {
+    fn new(rules: Vec<(usize, &'r Rule)>) -> Self {
+        let sections_read = bucket_sections_read(&rules);
+        BucketRules {
+            rules,
+            sections_read,
+        }
+    }
+}
+
+/// The bucket sections the given rules read, by name.
+fn bucket_sections_read(rules: &[(usize, &Rule)]) -> Vec<&'static str> {
+    crate::snapshot::BUCKET_SECTIONS
+        .iter()
+        .copied()
+        .filter(|name| {
+            rules.iter().any(|(_, rule)| {
+                rule.requires
+                    .iter()
+                    .any(|r| r.strip_prefix("bucket.") == Some(*name))
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn account_view(account: &Account) -> Value {
@@ -458,7 +498,7 @@ pub(crate) fn evaluate_one(
     let mut outcomes = match bucket {
         Some(bucket) => bucket_outcomes(
             &root,
-            &rules,
+            &BucketRules::new(rules.to_vec()),
             account,
             &view,
             bucket,
