@@ -77,6 +77,22 @@ fn expected_failures(config: &Value) -> BTreeSet<&'static str> {
         flag("cross_account_sensitive"),
         "bucket-policy-cross-account-sensitive-actions",
     );
+    // The article's checklist: notifications are configured on no scenario bucket.
+    let critical = config["tags"]["data-classification"] == "critical";
+    fail_if(true, "bucket-event-notifications-disabled");
+    fail_if(!flag("inventory"), "bucket-inventory-not-configured");
+    fail_if(
+        !flag("intelligent_tiering"),
+        "bucket-intelligent-tiering-archive-not-configured",
+    );
+    fail_if(
+        critical && !versioned,
+        "bucket-critical-versioning-disabled",
+    );
+    fail_if(
+        critical && !flag("lifecycle") && !flag("mfa_delete"),
+        "bucket-critical-mfa-delete-disabled",
+    );
     rules
 }
 
@@ -178,6 +194,11 @@ fn the_organization_is_crawled_and_every_bucket_gets_the_findings_its_configurat
             .is_some_and(|rules| rules.contains("account-public-access-block-disabled"));
         if account["assumable"] == true {
             assert_eq!(fails, !all_on(&account["account_bpa"]), "{id}: {account}");
+            let no_analyzer = account["analyzers"].as_array().is_none_or(|a| a.is_empty());
+            let flagged = findings
+                .get(id)
+                .is_some_and(|rules| rules.contains("account-access-analyzer-disabled"));
+            assert_eq!(flagged, no_analyzer, "{id}: {account}");
         }
     }
 }
