@@ -19,7 +19,7 @@ use s3audit::rules::{RuleSet, evaluate};
 use s3audit::snapshot::{
     Account, AccountAccess, Acl, Bucket, Encryption, EncryptionRule, Grant, Lifecycle,
     LifecycleRule, Logging, OwnershipControls, PolicyStatus, PublicAccessBlock, Section, Snapshot,
-    ToolInfo, Versioning, load_file,
+    Versioning, load_file,
 };
 
 fn bucket(account: usize, index: usize) -> Bucket {
@@ -121,29 +121,17 @@ fn bucket(account: usize, index: usize) -> Bucket {
 fn generate(buckets: usize) -> Snapshot {
     let per_account = 1000.min(buckets);
     let accounts = buckets.div_ceil(per_account);
-    Snapshot {
-        schema_version: 1,
-        tool: ToolInfo {
-            name: "s3audit".into(),
-            version: "bench".into(),
-        },
-        started_at: "2026-01-01T00:00:00Z".into(),
-        duration_ms: 0,
-        partition: "aws".into(),
-        organization: None,
-        accounts: (0..accounts)
-            .map(|a| {
-                let mut account =
-                    Account::all_absent(&format!("{:012}", 100000000000u64 + a as u64));
-                account.access = AccountAccess::Caller;
-                account.public_access_block = Section::present(PublicAccessBlock::default());
-                let count = per_account.min(buckets - a * per_account);
-                account.buckets = Section::present((0..count).map(|i| bucket(a, i)).collect());
-                account
-            })
-            .collect(),
-        api_calls: BTreeMap::new(),
-    }
+    let accounts = (0..accounts)
+        .map(|a| {
+            let mut account = Account::all_absent(&format!("{:012}", 100000000000u64 + a as u64));
+            account.access = AccountAccess::Caller;
+            account.public_access_block = Section::present(PublicAccessBlock::default());
+            let count = per_account.min(buckets - a * per_account);
+            account.buckets = Section::present((0..count).map(|i| bucket(a, i)).collect());
+            account
+        })
+        .collect();
+    Snapshot::new("2026-01-01T00:00:00Z", "aws", None, accounts)
 }
 
 fn peak_rss_mib() -> f64 {

@@ -9,9 +9,7 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
 use assert_cmd::prelude::*;
-use s3audit::snapshot::{
-    Account, AccountAccess, Bucket, SCHEMA_VERSION, Section, Snapshot, ToolInfo,
-};
+use s3audit::snapshot::{Account, AccountAccess, Bucket, Section, Snapshot};
 use serde_json::Value;
 
 /// The hostile bucket tag of examples/org-snapshot.json.
@@ -141,17 +139,8 @@ fn large_snapshot() -> Snapshot {
         })
         .collect();
     Snapshot {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "s3audit".to_string(),
-            version: "0.0.0-test".to_string(),
-        },
-        started_at: "2026-01-01T00:00:00Z".to_string(),
         duration_ms: 1000,
-        partition: "aws".to_string(),
-        organization: None,
-        accounts,
-        api_calls: Default::default(),
+        ..Snapshot::new("2026-01-01T00:00:00Z", "aws", None, accounts)
     }
 }
 

@@ -346,7 +346,7 @@ fn the_example_snapshot_matches_its_schema() {
 /// A snapshot with `small` accounts of one bare bucket and one account of `big` bare buckets
 /// (a bucket with every section absent fails about ten rules).
 fn generated_snapshot(small: usize, big: usize) -> tempfile::NamedTempFile {
-    use s3audit::snapshot::{Account, Bucket, Section, Snapshot, ToolInfo};
+    use s3audit::snapshot::{Account, Bucket, Section, Snapshot};
     let account = |i: usize, buckets: usize| {
         let mut account = Account::all_absent(&format!("{:012}", 100_000_000_000u64 + i as u64));
         account.buckets = Section::present(
@@ -356,22 +356,11 @@ fn generated_snapshot(small: usize, big: usize) -> tempfile::NamedTempFile {
         );
         account
     };
-    let snapshot = Snapshot {
-        schema_version: 1,
-        tool: ToolInfo {
-            name: "s3audit".into(),
-            version: "test".into(),
-        },
-        started_at: "2026-01-01T00:00:00Z".into(),
-        duration_ms: 0,
-        partition: "aws".into(),
-        organization: None,
-        accounts: (0..small)
-            .map(|i| account(i, 1))
-            .chain(std::iter::once(account(small, big)))
-            .collect(),
-        api_calls: Default::default(),
-    };
+    let accounts = (0..small)
+        .map(|i| account(i, 1))
+        .chain(std::iter::once(account(small, big)))
+        .collect();
+    let snapshot = Snapshot::new("2026-01-01T00:00:00Z", "aws", None, accounts);
     let file = tempfile::NamedTempFile::new().unwrap();
     serde_json::to_writer(std::fs::File::create(file.path()).unwrap(), &snapshot).unwrap();
     file

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use s3audit::config::Config;
 use s3audit::rules::{RuleSet, evaluate};
 use s3audit::snapshot::{
-    Account, Acl, Bucket, Grant, Organization, PublicAccessBlock, Section, Snapshot, ToolInfo,
+    Account, Acl, Bucket, Grant, Organization, PublicAccessBlock, Section, Snapshot,
 };
 
 const OWN: &str = "111111111111";
@@ -244,23 +244,17 @@ fn snapshot_for(case: &Case) -> Snapshot {
         restrict_public_buckets: case.account_block_all,
     });
     account.buckets = Section::present(vec![bucket]);
-    Snapshot {
-        schema_version: 1,
-        tool: ToolInfo {
-            name: "s3audit".into(),
-            version: "test".into(),
-        },
-        started_at: "2026-01-01T00:00:00Z".into(),
-        duration_ms: 0,
-        partition: "aws".into(),
-        organization: Some(Organization {
-            id: "o-case".into(),
-            management_account_id: OWN.into(),
-            account_ids: vec![OWN.into(), MEMBER.into()],
-        }),
-        accounts: vec![account],
-        api_calls: BTreeMap::new(),
-    }
+    let organization = Organization {
+        id: "o-case".into(),
+        management_account_id: OWN.into(),
+        account_ids: vec![OWN.into(), MEMBER.into()],
+    };
+    Snapshot::new(
+        "2026-01-01T00:00:00Z",
+        "aws",
+        Some(organization),
+        vec![account],
+    )
 }
 
 /// Verdict of every rule on the case's bucket (and account), as `pass`/`fail`/...

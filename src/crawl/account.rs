@@ -111,36 +111,13 @@ fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bu
             cause.message
         ),
     };
-    fn failed<T>(denied: bool, reason: &ReadFailure) -> Section<T> {
-        if denied {
-            Section::Denied(reason.clone())
-        } else {
-            Section::Error(reason.clone())
-        }
-    }
-    let denied = matches!(failure, Failure::Denied(_));
+    let state = match failure {
+        Failure::Denied(_) => Section::Denied(reason),
+        _ => Section::Error(reason),
+    };
     Bucket {
-        name: name.to_string(),
-        region: String::new(),
         creation_date: created,
-        policy: failed(denied, &reason),
-        policy_status: failed(denied, &reason),
-        acl: failed(denied, &reason),
-        public_access_block: failed(denied, &reason),
-        ownership_controls: failed(denied, &reason),
-        encryption: failed(denied, &reason),
-        versioning: failed(denied, &reason),
-        logging: failed(denied, &reason),
-        lifecycle: failed(denied, &reason),
-        replication: failed(denied, &reason),
-        object_lock: failed(denied, &reason),
-        notifications: failed(denied, &reason),
-        tags: failed(denied, &reason),
-        website: failed(denied, &reason),
-        cors: failed(denied, &reason),
-        accelerate: failed(denied, &reason),
-        intelligent_tiering: failed(denied, &reason),
-        inventory: failed(denied, &reason),
+        ..Bucket::every_section(name, "", &state)
     }
 }
 

@@ -22,9 +22,7 @@ use clients::{AccountClients, Connection};
 use progress::Progress;
 use recorder::Recorder;
 
-use crate::snapshot::{
-    Account, AccountAccess, Organization, ReadFailure, SCHEMA_VERSION, Section, Snapshot, ToolInfo,
-};
+use crate::snapshot::{Account, AccountAccess, Organization, ReadFailure, Section, Snapshot};
 
 /// What to crawl and how hard.
 #[derive(Debug, Clone)]
@@ -128,17 +126,9 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
 
     Ok(Snapshot {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "s3audit".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        started_at,
         duration_ms: started.elapsed().as_millis() as u64,
-        partition,
-        organization,
-        accounts,
         api_calls: recorder.operations(),
+        ..Snapshot::new(&started_at, &partition, organization, accounts)
     })
 }
 

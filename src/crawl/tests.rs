@@ -57,6 +57,25 @@ fn clients(rules: &[&Rule]) -> AccountClients {
     clients
 }
 
+/// `GetBucketPolicy` as the bucket reader records it.
+async fn read_policy(clients: &AccountClients, bucket: &str) -> Section<String> {
+    let s3 = clients.s3("us-east-1").await;
+    let result = clients
+        .call(s3.get_bucket_policy().bucket(bucket).send())
+        .await;
+    section(result, &["NoSuchBucketPolicy"], |o| {
+        o.policy().unwrap_or_default().to_string()
+    })
+}
+
+/// An S3 error response as AWS sends it.
+fn s3_error(status: u16, body: &'static str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).expect("a valid status"),
+        aws_smithy_types::body::SdkBody::from(body),
+    )
+}
+
 const SLOW_DOWN: &str =
     "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
 
@@ -73,14 +92,7 @@ async fn throttling_is_retried_until_it_succeeds() {
                 .build()
         })
         .build();
-    let clients = clients(&[&rule]);
-    let s3 = clients.s3("us-east-1").await;
-    let result = clients
-        .call(s3.get_bucket_policy().bucket("b").send())
-        .await;
-    let policy = section(result, &["NoSuchBucketPolicy"], |o| {
-        o.policy().unwrap_or_default().to_string()
-    });
+    let policy = read_policy(&clients(&[&rule]), "b").await;
     assert_eq!(policy, Section::present("{\"Statement\":[]}".to_string()));
     assert_eq!(rule.num_calls(), 3);
 }
@@ -92,14 +104,7 @@ async fn throttling_that_outlasts_the_retries_is_an_error_not_absent() {
         .http_status(503, Some(SLOW_DOWN.to_string()))
         .repeatedly()
         .build();
-    let clients = clients(&[&rule]);
-    let s3 = clients.s3("us-east-1").await;
-    let result = clients
-        .call(s3.get_bucket_policy().bucket("b").send())
-        .await;
-    let policy = section(result, &["NoSuchBucketPolicy"], |o| {
-        o.policy().unwrap_or_default().to_string()
-    });
+    let policy = read_policy(&clients(&[&rule]), "b").await;
     match policy {
         Section::Error(failure) => assert_eq!(failure.code.as_deref(), Some("SlowDown")),
         other => panic!("expected an error section, got {other:?}"),
@@ -112,44 +117,27 @@ async fn not_configured_is_absent_and_access_denied_is_denied() {
     let not_configured = mock!(aws_sdk_s3::Client::get_bucket_policy)
         .match_requests(|r| r.bucket() == Some("no-policy"))
         .then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
-                aws_smithy_types::body::SdkBody::from(
-                    "<Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message></Error>",
-                ),
+            s3_error(
+                404,
+                "<Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message></Error>",
             )
         });
     let denied = mock!(aws_sdk_s3::Client::get_bucket_policy)
         .match_requests(|r| r.bucket() == Some("locked"))
         .then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
-                aws_smithy_types::body::SdkBody::from(
-                    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-                ),
+            s3_error(
+                403,
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
             )
         });
     let clients = clients(&[&not_configured, &denied]);
-    let s3 = clients.s3("us-east-1").await;
-    let read = |bucket: &'static str| {
-        let s3 = s3.clone();
-        let clients = &clients;
-        async move {
-            let result = clients
-                .call(s3.get_bucket_policy().bucket(bucket).send())
-                .await;
-            section(result, &["NoSuchBucketPolicy"], |o| {
-                o.policy().unwrap_or_default().to_string()
-            })
-        }
-    };
     assert_eq!(
-        read("no-policy").await,
+        read_policy(&clients, "no-policy").await,
         Section::Absent {
             code: Some("NoSuchBucketPolicy".into())
         }
     );
-    match read("locked").await {
+    match read_policy(&clients, "locked").await {
         Section::Denied(failure) => assert_eq!(failure.code.as_deref(), Some("AccessDenied")),
         other => panic!("expected denied, got {other:?}"),
     }

@@ -345,10 +345,7 @@ impl Results {
         let frameworks = frameworks(rules, &rule_results);
         Results {
             schema_version: RESULTS_SCHEMA_VERSION,
-            tool: ToolInfo {
-                name: "s3audit".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
+            tool: ToolInfo::this_build(),
             snapshot: SnapshotInfo {
                 started_at: snapshot.started_at.clone(),
                 duration_ms: snapshot.duration_ms,

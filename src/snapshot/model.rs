@@ -113,6 +113,38 @@ pub struct ToolInfo {
     pub version: String,
 }
 
+impl ToolInfo {
+    /// This build of s3audit.
+    pub fn this_build() -> ToolInfo {
+        ToolInfo {
+            name: "s3audit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// A snapshot in this build's format, by this build, with no duration and no recorded
+    /// calls yet.
+    pub fn new(
+        started_at: &str,
+        partition: &str,
+        organization: Option<Organization>,
+        accounts: Vec<Account>,
+    ) -> Snapshot {
+        Snapshot {
+            schema_version: super::SCHEMA_VERSION,
+            tool: ToolInfo::this_build(),
+            started_at: started_at.to_string(),
+            duration_ms: 0,
+            partition: partition.to_string(),
+            organization,
+            accounts,
+            api_calls: BTreeMap::new(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Organization {
@@ -563,28 +595,35 @@ pub struct InventoryConfiguration {
 impl Bucket {
     /// A bucket with every section `absent`: the base that rule examples and tests fill in.
     pub fn all_absent(name: &str, region: &str) -> Self {
+        Self::every_section(name, region, &Section::absent())
+    }
+
+    /// A bucket whose every section is in the same unread state: `absent`, or `denied` /
+    /// `error` with one reason (a bucket whose region could not be found). A `present`
+    /// template has no value to give and is taken as `absent`.
+    pub fn every_section(name: &str, region: &str, state: &Section<()>) -> Self {
         Bucket {
             name: name.to_string(),
             region: region.to_string(),
             creation_date: None,
-            policy: Section::absent(),
-            policy_status: Section::absent(),
-            acl: Section::absent(),
-            public_access_block: Section::absent(),
-            ownership_controls: Section::absent(),
-            encryption: Section::absent(),
-            versioning: Section::absent(),
-            logging: Section::absent(),
-            lifecycle: Section::absent(),
-            replication: Section::absent(),
-            object_lock: Section::absent(),
-            notifications: Section::absent(),
-            tags: Section::absent(),
-            website: Section::absent(),
-            cors: Section::absent(),
-            accelerate: Section::absent(),
-            intelligent_tiering: Section::absent(),
-            inventory: Section::absent(),
+            policy: state.clone().map_unreadable(),
+            policy_status: state.clone().map_unreadable(),
+            acl: state.clone().map_unreadable(),
+            public_access_block: state.clone().map_unreadable(),
+            ownership_controls: state.clone().map_unreadable(),
+            encryption: state.clone().map_unreadable(),
+            versioning: state.clone().map_unreadable(),
+            logging: state.clone().map_unreadable(),
+            lifecycle: state.clone().map_unreadable(),
+            replication: state.clone().map_unreadable(),
+            object_lock: state.clone().map_unreadable(),
+            notifications: state.clone().map_unreadable(),
+            tags: state.clone().map_unreadable(),
+            website: state.clone().map_unreadable(),
+            cors: state.clone().map_unreadable(),
+            accelerate: state.clone().map_unreadable(),
+            intelligent_tiering: state.clone().map_unreadable(),
+            inventory: state.clone().map_unreadable(),
         }
     }
 
