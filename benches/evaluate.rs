@@ -72,6 +72,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
             sse_algorithm: if index % 2 == 0 { "aws:kms" } else { "AES256" }.into(),
             kms_master_key_id: None,
             bucket_key_enabled: index % 3 == 0,
+            blocked_encryption_types: Vec::new(),
         }],
     });
     b.versioning = Section::present(Versioning {

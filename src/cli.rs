@@ -403,7 +403,7 @@ fn report_on(
     baseline: Option<&Results>,
     args: &ReportArgs,
 ) -> Result<u8> {
-    let evaluations = rules::evaluate(snapshot, rules, &config.critical_buckets);
+    let evaluations = rules::evaluate(snapshot, rules, &config.selectors());
     let mut results = Results::build(snapshot, rules, &evaluations, config, &today());
     // Everything from here on reads the results; a million outcomes need not stay in memory.
     drop(evaluations);
@@ -417,7 +417,7 @@ fn report_on(
         &results,
         rules,
         Some(snapshot),
-        &config.critical_buckets,
+        &config.selectors(),
         args,
     )?;
     if let Some(dir) = &args.history_dir {
@@ -450,7 +450,7 @@ fn diff(old: &Path, new: &Path, rules_dir: Option<&Path>, config: Option<&Path>)
             return Results::load(path);
         }
         let snapshot = snapshot::from_json_str(&text, path)?;
-        let evaluations = rules::evaluate(&snapshot, &rules, &config.critical_buckets);
+        let evaluations = rules::evaluate(&snapshot, &rules, &config.selectors());
         Ok(Results::build(
             &snapshot,
             &rules,
@@ -471,7 +471,7 @@ pub fn write_reports(
     results: &Results,
     rules: &RuleSet,
     snapshot: Option<&Snapshot>,
-    critical: &crate::config::CriticalBuckets,
+    critical: &crate::config::BucketSelectors,
     args: &ReportArgs,
 ) -> Result<()> {
     let dir = &args.output_dir;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::rules::Severity;
 use crate::rules::engine::ResourceRef;
 
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Default, PartialEq)]
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -21,8 +21,12 @@ pub struct Config {
     pub severity: BTreeMap<String, Severity>,
     /// Which buckets are critical: rules for critical data (versioning, MFA delete, ...) apply
     /// to these. Default: the tag `data-classification=critical`.
-    #[serde(default)]
-    pub critical_buckets: CriticalBuckets,
+    #[serde(default = "TagSelector::critical_default")]
+    pub critical_buckets: TagSelector,
+    /// Which buckets take uploads from around the world, and so should use S3 Transfer
+    /// Acceleration. Default: the tag `upload-scope=global`.
+    #[serde(default = "TagSelector::global_uploads_default")]
+    pub global_upload_buckets: TagSelector,
     #[serde(default)]
     pub waivers: Vec<Waiver>,
 }
@@ -38,24 +42,68 @@ pub struct RuleSelection {
     pub disable: Vec<String>,
 }
 
+/// Buckets chosen by their tags, for rules that apply to some buckets only.
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct CriticalBuckets {
-    /// A bucket is critical when it has any of these tags with that value.
+pub struct TagSelector {
+    /// A bucket is selected when it has any of these tags with that value.
     pub tags: BTreeMap<String, String>,
 }
 
-impl Default for CriticalBuckets {
+impl TagSelector {
+    fn tag(key: &str, value: &str) -> TagSelector {
+        TagSelector {
+            tags: BTreeMap::from([(key.into(), value.into())]),
+        }
+    }
+
+    pub fn critical_default() -> TagSelector {
+        TagSelector::tag("data-classification", "critical")
+    }
+
+    pub fn global_uploads_default() -> TagSelector {
+        TagSelector::tag("upload-scope", "global")
+    }
+
+    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
+        self.tags.iter().any(|(k, v)| tags.get(k) == Some(v))
+    }
+}
+
+/// The tag selectors rules use, as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketSelectors {
+    pub critical: TagSelector,
+    pub global_uploads: TagSelector,
+}
+
+impl Default for BucketSelectors {
     fn default() -> Self {
-        CriticalBuckets {
-            tags: BTreeMap::from([("data-classification".into(), "critical".into())]),
+        BucketSelectors {
+            critical: TagSelector::critical_default(),
+            global_uploads: TagSelector::global_uploads_default(),
         }
     }
 }
 
-impl CriticalBuckets {
-    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
-        self.tags.iter().any(|(k, v)| tags.get(k) == Some(v))
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            rules: RuleSelection::default(),
+            severity: BTreeMap::new(),
+            critical_buckets: TagSelector::critical_default(),
+            global_upload_buckets: TagSelector::global_uploads_default(),
+            waivers: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn selectors(&self) -> BucketSelectors {
+        BucketSelectors {
+            critical: self.critical_buckets.clone(),
+            global_uploads: self.global_upload_buckets.clone(),
+        }
     }
 }
 

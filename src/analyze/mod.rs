@@ -5,15 +5,19 @@
 //! reads a fact must list those sections in `requires`, so a fact is never read when its
 //! inputs could not be.
 
+pub mod account;
 pub mod policy;
+mod scope;
 
-use std::collections::BTreeSet;
+pub use account::{AccountFacts, AnalyzedAccount, analyze_account};
+pub use scope::{KnownBucket, Scope};
+
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::config::CriticalBuckets;
-use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section, Snapshot};
+use crate::config::BucketSelectors;
+use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section};
 use policy::{Effect, Policy, READ_ACTIONS, Statement, WRITE_ACTIONS};
 
 /// The sections each top-level fact is computed from.
@@ -25,6 +29,13 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("acl", &["bucket.acl"]),
     ("policy", &["bucket.policy"]),
     ("critical", &["bucket.tags"]),
+    ("global_uploads", &["bucket.tags"]),
+    ("logging_target", &["bucket.logging"]),
+    ("replication", &["bucket.replication"]),
+    // From the trails of every account in the snapshot, not from this bucket's sections.
+    ("cloudtrail", &[]),
+    ("access_analyzer", &["account.access_analyzers"]),
+    ("public_assessment", &["bucket.policy", "bucket.policy_status"]),
     (
         "exposure",
         &[
@@ -49,6 +60,86 @@ pub struct BucketFacts {
     /// The bucket holds critical data: its tags match the configured selector
     /// (`critical_buckets` in s3audit.yml; by default `data-classification=critical`).
     pub critical: bool,
+    /// The bucket takes uploads from around the world: its tags match the configured selector
+    /// (`global_upload_buckets` in s3audit.yml; by default `upload-scope=global`).
+    pub global_uploads: bool,
+    pub logging_target: LoggingTargetFacts,
+    pub replication: ReplicationFacts,
+    pub cloudtrail: CloudTrailFacts,
+    pub access_analyzer: AccessAnalyzerFacts,
+    pub public_assessment: PublicAssessment,
+}
+
+/// Where the bucket's server access logs go, checked against what the snapshot holds about
+/// the target bucket.
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoggingTargetFacts {
+    /// Server access logging is on.
+    pub enabled: bool,
+    pub target_bucket: Option<String>,
+    /// The bucket logs to itself: every delivery is a write that is logged again.
+    pub is_self: bool,
+    /// The target bucket is in the snapshot (so its region and Object Lock are known).
+    pub target_in_snapshot: bool,
+    /// The target is in the same region, as S3 requires; null when the target is not in the
+    /// snapshot.
+    pub same_region: Option<bool>,
+    /// The target has an Object Lock default retention, which makes S3 refuse the log
+    /// objects; null when not known.
+    pub target_has_default_retention: Option<bool>,
+    /// The target is valid: not the bucket itself, same region, no default retention. Null
+    /// when the snapshot does not say (the target is in an account that was not audited).
+    pub valid: Option<bool>,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReplicationFacts {
+    /// Replication rules with status `Enabled`.
+    pub enabled_rules: u64,
+    pub destinations: Vec<ReplicationDestination>,
+    /// An enabled rule replicates to a bucket in another region. Null when no destination is
+    /// known to be in another region and some destination is not in the snapshot.
+    pub cross_region: Option<bool>,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationDestination {
+    pub bucket: String,
+    /// The destination's region, when the destination is in the snapshot.
+    pub region: Option<String>,
+    /// The destination's account, when the destination is in the snapshot.
+    pub account: Option<String>,
+}
+
+/// Whether CloudTrail delivers logs to this bucket, from the trails of every account in the
+/// snapshot (the log bucket usually lives in a log-archive account, not beside the trail).
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct CloudTrailFacts {
+    pub is_log_bucket: bool,
+    /// ARNs of the trails writing here.
+    pub trails: Vec<String>,
+}
+
+/// What IAM Access Analyzer says about the bucket.
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessAnalyzerFacts {
+    /// An active external access analyzer covers the bucket's region: one of the account's
+    /// own, or an organization analyzer of the snapshot.
+    pub covered: bool,
+    pub active_findings: Vec<scope::AnalyzerFindingRef>,
+}
+
+/// s3audit's verdict on the bucket policy next to AWS's own (`GetBucketPolicyStatus`).
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublicAssessment {
+    /// s3audit: a statement allows everyone, with no condition restricting the caller.
+    pub s3audit_public: bool,
+    /// AWS: `GetBucketPolicyStatus` `IsPublic`; null when there is no policy status.
+    pub aws_policy_status_public: Option<bool>,
+    /// Both say the same, or AWS gave no status.
+    pub agrees: bool,
+    /// Why they differ, when they do.
+    pub explanation: Option<String>,
 }
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
@@ -97,6 +188,9 @@ pub struct PolicyFacts {
     pub denies_insecure_transport_partially: bool,
     /// The lowest TLS version allowed by a `Deny` on `s3:TlsVersion` (e.g. `1.2`), if any.
     pub min_tls_version: Option<String>,
+    /// A `Deny` to everyone refuses uploads with customer-provided keys (SSE-C): a
+    /// condition on `s3:x-amz-server-side-encryption-customer-algorithm`.
+    pub denies_sse_c_uploads: bool,
     /// Other AWS accounts an `Allow` names as principals.
     pub cross_account: Vec<CrossAccountGrant>,
     /// Accounts outside the organization that an `Allow` grants access to (sorted, unique).
@@ -135,37 +229,6 @@ pub struct Exposure {
     pub via_acl: bool,
 }
 
-/// What a bucket is analysed against: its partition and the organization it belongs to.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    pub partition: String,
-    /// The organization id, when the snapshot was taken with `--org`.
-    pub organization_id: Option<String>,
-    /// Every account of the organization.
-    pub organization_accounts: BTreeSet<String>,
-}
-
-impl Scope {
-    pub fn of(snapshot: &Snapshot) -> Scope {
-        let organization = snapshot.organization.as_ref();
-        Scope {
-            partition: snapshot.partition.clone(),
-            organization_id: organization.map(|o| o.id.clone()),
-            organization_accounts: organization
-                .map(|o| o.account_ids.iter().cloned().collect())
-                .unwrap_or_default(),
-        }
-    }
-
-    /// A scope for one partition and no organization (rule examples, tests).
-    pub fn partition(partition: &str) -> Scope {
-        Scope {
-            partition: partition.to_string(),
-            ..Scope::default()
-        }
-    }
-}
-
 /// A bucket's facts, plus sections that were read but could not be analysed (a damaged
 /// policy document): rules that need them become `unknown`.
 #[derive(Debug, Clone)]
@@ -182,7 +245,7 @@ pub fn analyze_bucket(
     account: &Account,
     bucket: &Bucket,
     scope: &Scope,
-    critical: &CriticalBuckets,
+    selectors: &BucketSelectors,
 ) -> AnalyzedBucket {
     let partition = scope.partition.as_str();
     let mut unreadable = Vec::new();
@@ -214,6 +277,7 @@ pub fn analyze_bucket(
         via_policy,
         via_acl,
     };
+    let public_assessment = public_assessment(bucket, &policy);
     AnalyzedBucket {
         facts: BucketFacts {
             public_access_block,
@@ -223,10 +287,153 @@ pub fn analyze_bucket(
             critical: bucket
                 .tags
                 .value()
-                .is_some_and(|tags| critical.matches(tags)),
+                .is_some_and(|tags| selectors.critical.matches(tags)),
+            global_uploads: bucket
+                .tags
+                .value()
+                .is_some_and(|tags| selectors.global_uploads.matches(tags)),
+            logging_target: logging_target_facts(bucket, scope),
+            replication: replication_facts(bucket, scope),
+            cloudtrail: CloudTrailFacts {
+                is_log_bucket: scope.trail_log_buckets.contains_key(&bucket.name),
+                trails: scope
+                    .trail_log_buckets
+                    .get(&bucket.name)
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            access_analyzer: access_analyzer_facts(account, bucket, scope, &mut unreadable),
+            public_assessment,
         },
         unreadable,
     }
+}
+
+fn logging_target_facts(bucket: &Bucket, scope: &Scope) -> LoggingTargetFacts {
+    let Some(logging) = bucket.logging.value() else {
+        return LoggingTargetFacts::default();
+    };
+    let target = logging.target_bucket.clone();
+    let is_self = target == bucket.name;
+    let known = scope.buckets.get(&target);
+    let same_region = known.map(|k| k.region == bucket.region);
+    let target_has_default_retention = known.and_then(|k| k.default_retention);
+    let valid = if is_self || same_region == Some(false) || target_has_default_retention == Some(true)
+    {
+        Some(false)
+    } else if same_region.is_some() && target_has_default_retention.is_some() {
+        Some(true)
+    } else {
+        None
+    };
+    LoggingTargetFacts {
+        enabled: true,
+        target_bucket: Some(target),
+        is_self,
+        target_in_snapshot: known.is_some(),
+        same_region,
+        target_has_default_retention,
+        valid,
+    }
+}
+
+fn replication_facts(bucket: &Bucket, scope: &Scope) -> ReplicationFacts {
+    let mut facts = ReplicationFacts {
+        cross_region: Some(false),
+        ..ReplicationFacts::default()
+    };
+    let Some(replication) = bucket.replication.value() else {
+        return facts;
+    };
+    let mut unknown_destination = false;
+    for rule in replication.rules.iter().filter(|r| r.status == "Enabled") {
+        facts.enabled_rules += 1;
+        let name = Scope::bucket_name(&rule.destination_bucket).to_string();
+        let known = scope.buckets.get(&name);
+        match known {
+            Some(k) if k.region != bucket.region => facts.cross_region = Some(true),
+            Some(_) => {}
+            None => unknown_destination = true,
+        }
+        facts.destinations.push(ReplicationDestination {
+            bucket: name,
+            region: known.map(|k| k.region.clone()),
+            account: known.map(|k| k.account.clone()),
+        });
+    }
+    if unknown_destination && facts.cross_region == Some(false) {
+        facts.cross_region = None;
+    }
+    facts
+}
+
+fn access_analyzer_facts(
+    account: &Account,
+    bucket: &Bucket,
+    scope: &Scope,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) -> AccessAnalyzerFacts {
+    let own_analyzer = account.access_analyzers.value().into_iter().flatten().any(|a| {
+        a.status == "ACTIVE" && a.analyzer_type == "ACCOUNT" && a.region == bucket.region
+    });
+    let organization_analyzer = scope.organization_accounts.contains(&account.id)
+        && scope.organization_analyzer_regions.contains(&bucket.region);
+    let arn = bucket.arn(&scope.partition);
+    let active_findings = scope
+        .analyzer_findings
+        .get(&arn)
+        .cloned()
+        .unwrap_or_default();
+    if active_findings.is_empty() {
+        if let Some(failure) = scope.unread_analyzer_findings.get(&bucket.region) {
+            unreadable.push(("account.access_analyzers", failure.clone()));
+        }
+    }
+    AccessAnalyzerFacts {
+        covered: own_analyzer || organization_analyzer,
+        active_findings,
+    }
+}
+
+fn public_assessment(bucket: &Bucket, policy: &PolicyFacts) -> PublicAssessment {
+    let s3audit_public = !policy.public_statements.is_empty();
+    let aws = bucket.policy_status.value().map(|s| s.is_public);
+    let agrees = aws.is_none_or(|aws| aws == s3audit_public);
+    let explanation = match aws {
+        Some(true) if !s3audit_public => Some(format!(
+            "AWS reports the policy as public; s3audit finds no statement that allows everyone \
+             without a restricting condition. Statements allowing everyone under conditions: \
+             {}. AWS counts a condition as restricting only when its values are fixed and \
+             narrow (no wildcards, no policy variables, IP ranges no wider than AWS allows), \
+             so one of these conditions is probably too broad for AWS: review its values.",
+            describe_restricted(&policy.restricted_statements)
+        )),
+        Some(false) if s3audit_public => Some(format!(
+            "AWS reports the policy as not public; s3audit finds statements {} allowing \
+             everyone with no condition it recognises as restricting the caller. AWS accepts \
+             some condition keys s3audit does not (for example `aws:SourceOwner` or \
+             `aws:userid`); if the statement is restricted that way, waive this finding.",
+            policy.public_statements.join(", ")
+        )),
+        _ => None,
+    };
+    PublicAssessment {
+        s3audit_public,
+        aws_policy_status_public: aws,
+        agrees,
+        explanation,
+    }
+}
+
+fn describe_restricted(statements: &[RestrictedStatement]) -> String {
+    if statements.is_empty() {
+        return "none".into();
+    }
+    statements
+        .iter()
+        .map(|s| format!("{} ({})", s.statement, s.restricted_by.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Account OR bucket, per setting. A section that is absent (never configured) counts as all
@@ -358,6 +565,9 @@ fn policy_facts(
                 if let Some(version) = denied_below_tls_version(statement) {
                     facts.min_tls_version = Some(version);
                 }
+                if denies_sse_c(statement) && statement.covers_action("s3:PutObject") {
+                    facts.denies_sse_c_uploads |= statement.covers_resource(&any_object);
+                }
             }
             _ => {}
         }
@@ -417,6 +627,26 @@ fn denies_plain_http(statement: &Statement) -> bool {
         })
 }
 
+/// A condition that matches exactly the requests carrying a customer-provided key:
+/// `Null` = `false` on `s3:x-amz-server-side-encryption-customer-algorithm` (the header is
+/// present), or a string match of its only value, `AES256`, or `*`. No other condition may
+/// narrow the deny.
+fn denies_sse_c(statement: &Statement) -> bool {
+    statement.conditions.len() == 1
+        && statement.conditions.iter().any(|c| {
+            c.key
+                .eq_ignore_ascii_case("s3:x-amz-server-side-encryption-customer-algorithm")
+                && match c.operator.as_str() {
+                    "Null" => c.values.iter().all(|v| v.eq_ignore_ascii_case("false")),
+                    "StringEquals" | "StringEqualsIgnoreCase" => {
+                        c.values.iter().any(|v| v.eq_ignore_ascii_case("AES256"))
+                    }
+                    "StringLike" => c.values.iter().any(|v| v == "*" || v == "AES256"),
+                    _ => false,
+                }
+        })
+}
+
 /// `NumericLessThan` `s3:TlsVersion` = `1.2` denies TLS below 1.2. It does not refuse plain
 /// HTTP, whose requests carry no TLS version, unless the operator ends in `IfExists`.
 fn denied_below_tls_version(statement: &Statement) -> Option<String> {
@@ -451,12 +681,13 @@ mod tests {
             partition: "aws".into(),
             organization_id: Some("o-ours".into()),
             organization_accounts: ["111111111111", "222222222222"].map(String::from).into(),
+            ..Scope::default()
         }
     }
 
     fn facts(bucket: &Bucket) -> BucketFacts {
         let account = Account::all_absent("111111111111");
-        let analyzed = analyze_bucket(&account, bucket, &scope(), &CriticalBuckets::default());
+        let analyzed = analyze_bucket(&account, bucket, &scope(), &BucketSelectors::default());
         assert!(analyzed.unreadable.is_empty(), "{:?}", analyzed.unreadable);
         analyzed.facts
     }
@@ -594,7 +825,7 @@ mod tests {
             &account,
             &bucket_with_policy("{not json"),
             &scope(),
-            &CriticalBuckets::default(),
+            &BucketSelectors::default(),
         );
         assert_eq!(analyzed.unreadable[0].0, "bucket.policy");
     }

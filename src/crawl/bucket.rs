@@ -146,6 +146,16 @@ pub async fn read_bucket(
                                 .and_then(|d| d.kms_master_key_id())
                                 .map(str::to_string),
                             bucket_key_enabled: r.bucket_key_enabled().unwrap_or(false),
+                            // AWS leaves the element out when no type is blocked.
+                            blocked_encryption_types: r
+                                .blocked_encryption_types()
+                                .map(|b| {
+                                    b.encryption_type()
+                                        .iter()
+                                        .map(|t| t.as_str().to_string())
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
                         }
                     })
                     .collect(),

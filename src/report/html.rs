@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::Results;
 use crate::analyze::{Scope, analyze_bucket};
-use crate::config::CriticalBuckets;
+use crate::config::BucketSelectors;
 use crate::rules::RuleSet;
 use crate::rules::engine::{account_sections, bucket_sections};
 use crate::snapshot::Snapshot;
@@ -24,7 +24,7 @@ pub fn render(
     results: &Results,
     rules: &RuleSet,
     snapshot: Option<&Snapshot>,
-    critical: &CriticalBuckets,
+    critical: &BucketSelectors,
 ) -> Result<String> {
     let data = json!({
         "results": results,
@@ -112,7 +112,7 @@ fn evidence(
     results: &Results,
     rules: &RuleSet,
     snapshot: &Snapshot,
-    critical: &CriticalBuckets,
+    critical: &BucketSelectors,
 ) -> Value {
     let scope = Scope::of(snapshot);
     let mut by_arn: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();

@@ -9,6 +9,7 @@ use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use super::file::ResourceKind;
 use super::shape::{Shape, Shapes};
 use crate::analyze::FACT_DEPENDENCIES;
+use crate::analyze::account::ACCOUNT_FACT_DEPENDENCIES;
 
 /// A problem found in an expression, at a character offset of its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +31,21 @@ pub fn check_expression(
 ) -> Result<Reads, PathError> {
     let mut roots: BTreeMap<String, (Shape, &'static str)> = BTreeMap::new();
     roots.insert("account".into(), (shapes.account.clone(), "account"));
-    if kind == ResourceKind::Bucket {
-        roots.insert("bucket".into(), (shapes.bucket.clone(), "bucket"));
-        roots.insert("facts".into(), (shapes.facts.clone(), "facts"));
-    }
+    let fact_dependencies = match kind {
+        ResourceKind::Bucket => {
+            roots.insert("bucket".into(), (shapes.bucket.clone(), "bucket"));
+            roots.insert("facts".into(), (shapes.facts.clone(), "facts"));
+            FACT_DEPENDENCIES
+        }
+        ResourceKind::Account => {
+            roots.insert("facts".into(), (shapes.account_facts.clone(), "facts"));
+            ACCOUNT_FACT_DEPENDENCIES
+        }
+    };
     let mut walker = Walker {
         program,
         roots,
+        fact_dependencies,
         locals: Vec::new(),
         reads: Reads::default(),
     };
@@ -48,6 +57,8 @@ struct Walker<'a> {
     program: &'a cel::Program,
     /// Variable name → (shape, root name used to record section reads).
     roots: BTreeMap<String, (Shape, &'static str)>,
+    /// The sections each fact of this kind of rule is computed from.
+    fact_dependencies: &'static [(&'static str, &'static [&'static str])],
     /// Comprehension variables in scope, innermost last.
     locals: Vec<(String, Shape)>,
     reads: Reads,
@@ -198,7 +209,8 @@ impl Walker<'_> {
     fn record(&mut self, root: &str, field: &str) {
         match root {
             "facts" => {
-                if let Some((_, sections)) = FACT_DEPENDENCIES.iter().find(|(f, _)| *f == field) {
+                if let Some((_, sections)) = self.fact_dependencies.iter().find(|(f, _)| *f == field)
+                {
                     self.reads
                         .sections
                         .extend(sections.iter().map(|s| s.to_string()));

@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleSet};
-use crate::analyze::{Scope, analyze_bucket};
-use crate::config::CriticalBuckets;
+use crate::analyze::{Scope, analyze_account, analyze_bucket};
+use crate::config::BucketSelectors;
 use crate::rules::file::ResourceKind;
 use crate::snapshot::{
     Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot,
@@ -105,7 +105,7 @@ impl ResourceRef {
 pub fn evaluate(
     snapshot: &Snapshot,
     rules: &RuleSet,
-    critical: &CriticalBuckets,
+    critical: &BucketSelectors,
 ) -> Vec<Evaluation> {
     let root = root_context();
     let scope = Scope::of(snapshot);
@@ -120,6 +120,7 @@ pub fn evaluate(
             &account_rules,
             account,
             &account_views[account_index],
+            &scope,
         );
         evaluations.extend(
             account_rules
@@ -202,15 +203,22 @@ fn account_outcomes(
     rules: &[(usize, &Rule)],
     account: &Account,
     account_view: &Value,
+    org: &Scope,
 ) -> Vec<Outcome> {
     if let Some(reason) = entry_failure(account) {
         return vec![Outcome::Unknown(vec![reason]); rules.len()];
     }
+    let analyzed = analyze_account(account, org);
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("account", account_view.clone());
+    scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
     rules
         .iter()
-        .map(|(_, rule)| evaluate_rule(rule, &scope, |s| section_failure(account, None, &[], s)))
+        .map(|(_, rule)| {
+            evaluate_rule(rule, &scope, |s| {
+                section_failure(account, None, &analyzed.unreadable, s)
+            })
+        })
         .collect()
 }
 
@@ -222,7 +230,7 @@ fn bucket_outcomes(
     account_view: &Value,
     bucket: &Bucket,
     org: &Scope,
-    critical: &CriticalBuckets,
+    critical: &BucketSelectors,
 ) -> Vec<Outcome> {
     let partition = org.partition.as_str();
     let analyzed = analyze_bucket(account, bucket, org, critical);
@@ -283,6 +291,16 @@ fn run(
 ) -> Result<bool, UnknownReason> {
     match expression.program.execute(scope) {
         Ok(Value::Bool(b)) => Ok(b),
+        // A fact that the snapshot cannot decide is null (a replication destination in an
+        // account that was not audited): neither pass nor fail.
+        Ok(Value::Null) => Err(UnknownReason {
+            section: "evaluation".into(),
+            state: "error".into(),
+            code: None,
+            message: format!(
+                "`{field}` is null: the snapshot does not hold what it needs (see the facts)"
+            ),
+        }),
         Ok(other) => Err(UnknownReason {
             section: "evaluation".into(),
             state: "error".into(),
@@ -503,9 +521,9 @@ pub(crate) fn evaluate_one(
             &view,
             bucket,
             scope,
-            &CriticalBuckets::default(),
+            &BucketSelectors::default(),
         ),
-        None => account_outcomes(&root, &rules, account, &view),
+        None => account_outcomes(&root, &rules, account, &view, scope),
     };
     outcomes.pop().expect("one rule, one outcome")
 }

@@ -70,14 +70,20 @@ fn run_one(rule: &Rule, example: &Example) -> Result<(), String> {
         }
         ResourceKind::Account => None,
     };
-    let scope = match &example.organization {
-        Some(org) => Scope {
-            partition: "aws".into(),
-            organization_id: Some(org.id.clone()),
-            organization_accounts: org.account_ids.iter().cloned().collect(),
-        },
-        None => Scope::partition("aws"),
-    };
+    let mut scope = Scope::partition("aws");
+    if let Some(org) = &example.organization {
+        scope.organization_id = Some(org.id.clone());
+        scope.organization_accounts = org.account_ids.iter().cloned().collect();
+    }
+    scope.index_account(&account);
+    for other in &example.other_buckets {
+        let other: Bucket = merged(Bucket::all_absent("", ""), &Some(other.clone()))
+            .map_err(|e| format!("an entry of its `other_buckets` is not a valid bucket: {e}"))?;
+        scope.index_bucket(&account.id, &other);
+    }
+    if let Some(bucket) = &bucket {
+        scope.index_bucket(&account.id, bucket);
+    }
     let outcome = evaluate_one(rule, &account, bucket.as_ref(), &scope);
     if outcome.kind() == example.expect {
         return Ok(());

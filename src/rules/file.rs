@@ -134,6 +134,10 @@ pub struct Example {
     /// The organization the account belongs to, for rules about grants to other accounts.
     #[serde(default)]
     pub organization: Option<ExampleOrganization>,
+    /// Other buckets of the same account in snapshot form (each with `name` and `region`),
+    /// for facts about a bucket's logging target or replication destination.
+    #[serde(default)]
+    pub other_buckets: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize, JsonSchema, Clone, Debug)]

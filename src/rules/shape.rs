@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::analyze::BucketFacts;
+use crate::analyze::{AccountFacts, BucketFacts};
 use crate::snapshot::{ACCOUNT_SECTIONS, Account, Bucket};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +69,10 @@ impl Shape {
 pub struct Shapes {
     pub bucket: Shape,
     pub account: Shape,
+    /// The facts of bucket rules.
     pub facts: Shape,
+    /// The facts of account rules.
+    pub account_facts: Shape,
 }
 
 impl Shapes {
@@ -90,6 +93,7 @@ impl Shapes {
             bucket,
             account,
             facts: from_root(&json_schema::<BucketFacts>()),
+            account_facts: from_root(&json_schema::<AccountFacts>()),
         }
     }
 }

@@ -434,6 +434,10 @@ pub struct EncryptionRule {
     #[serde(default)]
     pub kms_master_key_id: Option<String>,
     pub bucket_key_enabled: bool,
+    /// Server-side encryption types S3 refuses for uploads to the bucket (`SSE-C`), as set by
+    /// `PutBucketEncryption` with `BlockedEncryptionTypes`. Empty when none are blocked.
+    #[serde(default)]
+    pub blocked_encryption_types: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,319 @@
+//! Facts derived about an account: whether its S3 data events are logged (by its own trails
+//! or an organization trail) and how its access points are set up.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Scope;
+use crate::snapshot::{Account, AdvancedEventSelector, EventSelector, ReadFailure, Section, Trail};
+
+/// The sections each top-level account fact is computed from.
+pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
+    ("s3_data_events", &["account.trails"]),
+    ("access_points", &["account.access_points"]),
+];
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
+pub struct AccountFacts {
+    pub s3_data_events: DataEventCoverage,
+    pub access_points: AccessPointFacts,
+}
+
+/// Multi-Region trails that log S3 object-level (data) events for every bucket, as Security
+/// Hub S3.22/S3.23 and CIS 3.8/3.9 ask. The account's own trails count, and so do the
+/// organization trails in the snapshot (they log for every member).
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
+pub struct DataEventCoverage {
+    /// ARNs of multi-Region trails logging write data events of all buckets.
+    pub write_trails: Vec<String>,
+    /// ARNs of multi-Region trails logging read data events of all buckets.
+    pub read_trails: Vec<String>,
+    pub write: bool,
+    pub read: bool,
+}
+
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
+pub struct AccessPointFacts {
+    pub count: u64,
+    /// Access points whose Block Public Access settings are not all on (Security Hub S3.19).
+    pub without_full_public_access_block: Vec<String>,
+    /// Access points reachable from the internet rather than from one VPC only.
+    pub internet_origin: Vec<String>,
+    /// Access points whose policy AWS reports as public (`GetAccessPointPolicyStatus`).
+    pub public_policy: Vec<String>,
+}
+
+/// An account's facts, plus the nested sections that could not be read and that the facts
+/// would have needed: rules that read those facts become `unknown`.
+#[derive(Debug, Clone)]
+pub struct AnalyzedAccount {
+    pub facts: AccountFacts,
+    pub unreadable: Vec<(&'static str, ReadFailure)>,
+}
+
+pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
+    let mut unreadable = Vec::new();
+    let s3_data_events = data_event_coverage(account, scope, &mut unreadable);
+    let access_points = access_point_facts(account, &mut unreadable);
+    AnalyzedAccount {
+        facts: AccountFacts {
+            s3_data_events,
+            access_points,
+        },
+        unreadable,
+    }
+}
+
+fn data_event_coverage(
+    account: &Account,
+    scope: &Scope,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) -> DataEventCoverage {
+    let own = account.trails.value().into_iter().flatten();
+    let in_organization = scope.organization_accounts.contains(&account.id);
+    let organization = scope
+        .organization_trails
+        .iter()
+        .filter(|_| in_organization);
+    let mut coverage = DataEventCoverage::default();
+    let mut failure = None;
+    let mut seen = std::collections::BTreeSet::new();
+    for trail in own.chain(organization) {
+        if !trail.is_multi_region || !seen.insert(trail.arn.as_str()) {
+            continue;
+        }
+        match &trail.event_selectors {
+            Section::Present { value } => {
+                let (write, read) = covers_all_buckets(trail, &value.basic, &value.advanced);
+                if write {
+                    coverage.write_trails.push(trail.arn.clone());
+                }
+                if read {
+                    coverage.read_trails.push(trail.arn.clone());
+                }
+            }
+            other => {
+                if let Some((_, f)) = other.failure() {
+                    failure = Some(ReadFailure {
+                        code: f.code.clone(),
+                        message: format!("event selectors of trail {}: {}", trail.arn, f.message),
+                    });
+                }
+            }
+        }
+    }
+    coverage.write = !coverage.write_trails.is_empty();
+    coverage.read = !coverage.read_trails.is_empty();
+    // A trail whose selectors could not be read may be the one that logs.
+    if let Some(f) = failure.filter(|_| !(coverage.write && coverage.read)) {
+        unreadable.push(("account.trails", f));
+    }
+    coverage
+}
+
+/// Whether the selectors log (write, read) S3 data events of every bucket.
+fn covers_all_buckets(
+    trail: &Trail,
+    basic: &[EventSelector],
+    advanced: &[AdvancedEventSelector],
+) -> (bool, bool) {
+    let partition = trail.arn.split(':').nth(1).unwrap_or("aws");
+    let all_objects = [format!("arn:{partition}:s3"), format!("arn:{partition}:s3:::")];
+    let (mut write, mut read) = (false, false);
+    for selector in basic {
+        let all = selector.data_resources.iter().any(|r| {
+            r.resource_type == "AWS::S3::Object" && r.values.iter().any(|v| all_objects.contains(v))
+        });
+        if all {
+            write |= matches!(selector.read_write_type.as_str(), "All" | "WriteOnly");
+            read |= matches!(selector.read_write_type.as_str(), "All" | "ReadOnly");
+        }
+    }
+    for selector in advanced {
+        let mut data = false;
+        let mut s3_objects = false;
+        let mut narrowed = false;
+        let (mut w, mut r) = (true, true);
+        for field in &selector.field_selectors {
+            let only_positive = field.not_equals.is_empty()
+                && field.not_starts_with.is_empty()
+                && field.not_ends_with.is_empty()
+                && field.ends_with.is_empty();
+            match field.field.as_str() {
+                "eventCategory" => data = field.equals == ["Data"] && only_positive,
+                "resources.type" => {
+                    s3_objects = field.equals == ["AWS::S3::Object"] && only_positive
+                }
+                "readOnly" if only_positive && field.starts_with.is_empty() => {
+                    match field.equals.as_slice() {
+                        [v] if v == "true" => w = false,
+                        [v] if v == "false" => r = false,
+                        _ => narrowed = true,
+                    }
+                }
+                // A prefix of every bucket's objects is no restriction.
+                "resources.ARN"
+                    if only_positive
+                        && field.equals.is_empty()
+                        && !field.starts_with.is_empty()
+                        && field.starts_with.iter().all(|p| all_objects.contains(p)) => {}
+                _ => narrowed = true,
+            }
+        }
+        if data && s3_objects && !narrowed {
+            write |= w;
+            read |= r;
+        }
+    }
+    (write, read)
+}
+
+fn access_point_facts(
+    account: &Account,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) -> AccessPointFacts {
+    let mut facts = AccessPointFacts::default();
+    for point in account.access_points.value().into_iter().flatten() {
+        facts.count += 1;
+        let label = format!("{} ({})", point.name, point.region);
+        match &point.public_access_block {
+            Section::Present { value } if value.all_enabled() => {}
+            Section::Present { .. } | Section::Absent { .. } => {
+                facts.without_full_public_access_block.push(label.clone())
+            }
+            other => {
+                if let Some((_, f)) = other.failure() {
+                    unreadable.push((
+                        "account.access_points",
+                        ReadFailure {
+                            code: f.code.clone(),
+                            message: format!("access point {label}: {}", f.message),
+                        },
+                    ));
+                }
+            }
+        }
+        if point.network_origin != "VPC" {
+            facts.internet_origin.push(label.clone());
+        }
+        if point.policy_status.value().is_some_and(|s| s.is_public) {
+            facts.public_policy.push(label);
+        }
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{AdvancedFieldSelector, DataResource, EventSelectors};
+
+    fn trail(multi_region: bool, selectors: Section<EventSelectors>) -> Trail {
+        Trail {
+            name: "t".into(),
+            arn: "arn:aws:cloudtrail:us-east-1:111111111111:trail/t".into(),
+            home_region: "us-east-1".into(),
+            is_multi_region: multi_region,
+            is_organization_trail: false,
+            s3_bucket_name: Some("logs".into()),
+            event_selectors: selectors,
+        }
+    }
+
+    fn basic(read_write: &str, values: &[&str]) -> EventSelectors {
+        EventSelectors {
+            basic: vec![EventSelector {
+                read_write_type: read_write.into(),
+                include_management_events: true,
+                data_resources: vec![DataResource {
+                    resource_type: "AWS::S3::Object".into(),
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                }],
+            }],
+            advanced: vec![],
+        }
+    }
+
+    fn field(name: &str, equals: &[&str]) -> AdvancedFieldSelector {
+        AdvancedFieldSelector {
+            field: name.into(),
+            equals: equals.iter().map(|v| v.to_string()).collect(),
+            starts_with: vec![],
+            ends_with: vec![],
+            not_equals: vec![],
+            not_starts_with: vec![],
+            not_ends_with: vec![],
+        }
+    }
+
+    fn coverage(trails: Vec<Trail>) -> (DataEventCoverage, usize) {
+        let mut account = Account::all_absent("111111111111");
+        account.trails = Section::present(trails);
+        let analyzed = analyze_account(&account, &Scope::partition("aws"));
+        (analyzed.facts.s3_data_events, analyzed.unreadable.len())
+    }
+
+    #[test]
+    fn basic_selectors_for_all_buckets_count_by_read_write_type() {
+        let (c, _) = coverage(vec![trail(true, Section::present(basic("WriteOnly", &["arn:aws:s3"])))]);
+        assert!(c.write && !c.read);
+        let (c, _) = coverage(vec![trail(true, Section::present(basic("All", &["arn:aws:s3:::"])))]);
+        assert!(c.write && c.read);
+    }
+
+    #[test]
+    fn one_bucket_or_a_single_region_trail_is_not_enough() {
+        let (c, _) = coverage(vec![trail(true, Section::present(basic("All", &["arn:aws:s3:::one/"])))]);
+        assert!(!c.write && !c.read);
+        let (c, _) = coverage(vec![trail(false, Section::present(basic("All", &["arn:aws:s3"])))]);
+        assert!(!c.write && !c.read);
+    }
+
+    #[test]
+    fn advanced_selectors_count_unless_narrowed() {
+        let selectors = |extra: Vec<AdvancedFieldSelector>| {
+            let mut fields = vec![
+                field("eventCategory", &["Data"]),
+                field("resources.type", &["AWS::S3::Object"]),
+            ];
+            fields.extend(extra);
+            Section::present(EventSelectors {
+                basic: vec![],
+                advanced: vec![AdvancedEventSelector {
+                    name: None,
+                    field_selectors: fields,
+                }],
+            })
+        };
+        let (c, _) = coverage(vec![trail(true, selectors(vec![]))]);
+        assert!(c.write && c.read);
+        let (c, _) = coverage(vec![trail(true, selectors(vec![field("readOnly", &["true"])]))]);
+        assert!(!c.write && c.read);
+        let (c, _) = coverage(vec![trail(true, selectors(vec![field("eventName", &["PutObject"])]))]);
+        assert!(!c.write && !c.read);
+    }
+
+    #[test]
+    fn unread_selectors_make_a_missing_coverage_unreadable() {
+        let denied = Section::Denied(ReadFailure {
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        });
+        let (c, unreadable) = coverage(vec![trail(true, denied)]);
+        assert!(!c.write);
+        assert_eq!(unreadable, 1);
+    }
+
+    #[test]
+    fn organization_trails_cover_members() {
+        let mut org_trail = trail(true, Section::present(basic("All", &["arn:aws:s3"])));
+        org_trail.is_organization_trail = true;
+        let mut scope = Scope::partition("aws");
+        scope.organization_accounts.insert("222222222222".into());
+        scope.organization_trails.push(org_trail);
+        let mut member = Account::all_absent("222222222222");
+        member.trails = Section::present(vec![]);
+        let facts = analyze_account(&member, &scope).facts;
+        assert!(facts.s3_data_events.write && facts.s3_data_events.read);
+    }
+}

@@ -1,0 +1,160 @@
+//! What a bucket or account is analysed against: the partition, the organization, and an
+//! index of the whole snapshot, so a fact about one bucket can use what was read about
+//! another (the bucket it logs to, the bucket it replicates to, the trail that writes to it).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::snapshot::{Account, Analyzer, Bucket, ReadFailure, Section, Snapshot, Trail};
+
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub partition: String,
+    /// The organization id, when the snapshot was taken with `--org`.
+    pub organization_id: Option<String>,
+    /// Every account of the organization.
+    pub organization_accounts: BTreeSet<String>,
+    /// Every bucket of the snapshot, by name (bucket names are global).
+    pub buckets: HashMap<String, KnownBucket>,
+    /// Buckets that trails deliver their logs to: bucket name → trail ARNs.
+    pub trail_log_buckets: BTreeMap<String, Vec<String>>,
+    /// Organization trails, which log for every account of the organization.
+    pub organization_trails: Vec<Trail>,
+    /// Active findings of every analyzer of the snapshot, by resource ARN.
+    pub analyzer_findings: HashMap<String, Vec<AnalyzerFindingRef>>,
+    /// Regions with an active organization analyzer; it covers every member's buckets there.
+    pub organization_analyzer_regions: BTreeSet<String>,
+    /// Analyzers whose findings could not be read, by region: a bucket there may have
+    /// findings nobody saw.
+    pub unread_analyzer_findings: BTreeMap<String, ReadFailure>,
+}
+
+/// What other buckets' facts need to know about a bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownBucket {
+    pub account: String,
+    pub region: String,
+    /// Object Lock with a default retention; `None` when the configuration was not read.
+    pub default_retention: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct AnalyzerFindingRef {
+    pub analyzer: String,
+    pub id: String,
+    pub finding_type: String,
+}
+
+impl Scope {
+    pub fn of(snapshot: &Snapshot) -> Scope {
+        let organization = snapshot.organization.as_ref();
+        let mut scope = Scope {
+            partition: snapshot.partition.clone(),
+            organization_id: organization.map(|o| o.id.clone()),
+            organization_accounts: organization
+                .map(|o| o.account_ids.iter().cloned().collect())
+                .unwrap_or_default(),
+            ..Scope::default()
+        };
+        for account in &snapshot.accounts {
+            scope.index_account(account);
+        }
+        scope
+    }
+
+    /// A scope for one partition and no organization (rule examples, tests).
+    pub fn partition(partition: &str) -> Scope {
+        Scope {
+            partition: partition.to_string(),
+            ..Scope::default()
+        }
+    }
+
+    /// Adds an account's trails, analyzers and buckets to the index.
+    pub fn index_account(&mut self, account: &Account) {
+        for trail in account.trails.value().into_iter().flatten() {
+            if let Some(name) = &trail.s3_bucket_name {
+                self.trail_log_buckets
+                    .entry(name.clone())
+                    .or_default()
+                    .push(trail.arn.clone());
+            }
+            if trail.is_organization_trail {
+                self.organization_trails.push(trail.clone());
+            }
+        }
+        for analyzer in account.access_analyzers.value().into_iter().flatten() {
+            self.index_analyzer(analyzer);
+        }
+        for bucket in account.buckets.value().into_iter().flatten() {
+            self.index_bucket(&account.id, bucket);
+        }
+    }
+
+    fn index_analyzer(&mut self, analyzer: &Analyzer) {
+        if analyzer.status != "ACTIVE" {
+            return;
+        }
+        if analyzer.analyzer_type == "ORGANIZATION" {
+            self.organization_analyzer_regions
+                .insert(analyzer.region.clone());
+        }
+        match &analyzer.bucket_findings {
+            Section::Present { value } => {
+                for finding in value.iter().filter(|f| f.status == "ACTIVE") {
+                    self.analyzer_findings
+                        .entry(finding.resource.clone())
+                        .or_default()
+                        .push(AnalyzerFindingRef {
+                            analyzer: analyzer.arn.clone(),
+                            id: finding.id.clone(),
+                            finding_type: finding.finding_type.clone(),
+                        });
+                }
+            }
+            other => {
+                if let Some((_, failure)) = other.failure() {
+                    self.unread_analyzer_findings
+                        .insert(analyzer.region.clone(), failure.clone());
+                }
+            }
+        }
+    }
+
+    pub fn index_bucket(&mut self, account: &str, bucket: &Bucket) {
+        let default_retention = match &bucket.object_lock {
+            Section::Present { value } => {
+                Some(value.enabled && value.default_mode.is_some())
+            }
+            Section::Absent { .. } => Some(false),
+            _ => None,
+        };
+        self.buckets.insert(
+            bucket.name.clone(),
+            KnownBucket {
+                account: account.to_string(),
+                region: bucket.region.clone(),
+                default_retention,
+            },
+        );
+    }
+
+    /// The bucket name of an S3 bucket ARN (`arn:aws:s3:::name`), or the name itself.
+    pub fn bucket_name(arn_or_name: &str) -> &str {
+        arn_or_name
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split_once(":s3:::"))
+            .map_or(arn_or_name, |(_, name)| name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_come_from_arns_in_any_partition() {
+        assert_eq!(Scope::bucket_name("arn:aws:s3:::logs"), "logs");
+        assert_eq!(Scope::bucket_name("arn:aws-cn:s3:::logs"), "logs");
+        assert_eq!(Scope::bucket_name("logs"), "logs");
+    }
+}
