@@ -153,6 +153,20 @@ pub enum RulesCommand {
         #[arg(long = "rules", value_name = "DIR")]
         rules_dir: Option<PathBuf>,
     },
+    /// Write the rule documentation (one Markdown page per rule and an index).
+    Docs {
+        /// Where to write the pages.
+        #[arg(long, value_name = "DIR", default_value = "docs/rules")]
+        out: PathBuf,
+        /// Write nothing; exit 1 and list the pages that differ from the rule files.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Per framework: requirements automated by rules, and the manual ones with the reason.
+    Coverage {
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dir: Option<PathBuf>,
+    },
     /// Run every rule's examples; exits non-zero on any mismatch.
     Test {
         /// A directory of rule files to test together with the embedded ones.
@@ -589,18 +603,41 @@ fn rules_command(command: RulesCommand) -> Result<u8> {
             let rule = rules
                 .get(&id)
                 .with_context(|| format!("no rule `{id}`; `s3audit rules list` lists them"))?;
-            print!(
-                "{}",
-                report::sarif::help_markdown(rule, &rules.mappings(&rule.id))
-            );
-            println!(
-                "\n## Condition (CEL, true when compliant)\n```\n{}\n```",
-                rule.condition.source.trim()
-            );
-            if let Some(applies_if) = &rule.applies_if {
-                println!("\n## Applies if\n```\n{}\n```", applies_if.source.trim());
+            print!("{}", rules::docs::rule_page(rule, &rules));
+            Ok(exit::CLEAN)
+        }
+        RulesCommand::Docs { out, check } => {
+            let rules = RuleSet::load(None)?;
+            if check {
+                let stale = rules::docs::stale(&rules, &out);
+                for name in &stale {
+                    println!("stale: {}", out.join(name).display());
+                }
+                if !stale.is_empty() {
+                    println!("run `s3audit rules docs --out {}`", out.display());
+                    return Ok(exit::FINDINGS);
+                }
+                return Ok(exit::CLEAN);
             }
-            println!("\nRequires: {}", rule.requires.join(", "));
+            rules::docs::write(&rules, &out)?;
+            println!("wrote {} rule pages and the index to {}", rules.rules.len(), out.display());
+            Ok(exit::CLEAN)
+        }
+        RulesCommand::Coverage { rules_dir } => {
+            let rules = RuleSet::load(rules_dir.as_deref())?;
+            for c in rules::docs::coverage(&rules) {
+                let total = c.framework.requirements.len();
+                println!(
+                    "{:<40} {:>3}/{:<3} automated, {} manual",
+                    format!("{} ({})", c.framework.id, c.framework.version),
+                    c.automated,
+                    total,
+                    c.manual.len()
+                );
+                for (id, title, reason) in &c.manual {
+                    println!("    manual {id} {title}: {}", reason.trim().replace('\n', " "));
+                }
+            }
             Ok(exit::CLEAN)
         }
         RulesCommand::Test { dir } => {

@@ -10,13 +10,32 @@ use crate::snapshot::{Account, AdvancedEventSelector, EventSelector, ReadFailure
 /// The sections each top-level account fact is computed from.
 pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("s3_data_events", &["account.trails"]),
-    ("access_points", &["account.access_points"]),
+    ("access_points_not_blocking_public_access", &["account.access_points"]),
+    ("access_points_open_to_internet", &["account.access_points"]),
+    ("access_points_with_public_policy", &["account.access_points"]),
+    (
+        "multi_region_access_points_not_blocking_public_access",
+        &["account.multi_region_access_points"],
+    ),
+    ("storage_lens_enabled", &["account.storage_lens"]),
 ];
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
 pub struct AccountFacts {
     pub s3_data_events: DataEventCoverage,
-    pub access_points: AccessPointFacts,
+    /// Access points (`name (region)`) whose Block Public Access settings are not all on
+    /// (Security Hub S3.19).
+    pub access_points_not_blocking_public_access: Vec<String>,
+    /// Access points reachable from the internet rather than from one VPC only.
+    pub access_points_open_to_internet: Vec<String>,
+    /// Access points whose policy AWS reports as public (`GetAccessPointPolicyStatus`).
+    pub access_points_with_public_policy: Vec<String>,
+    /// Multi-Region Access Points whose Block Public Access settings are not all on
+    /// (Security Hub S3.24).
+    pub multi_region_access_points_not_blocking_public_access: Vec<String>,
+    /// An enabled Storage Lens dashboard covers the account: its own, or an
+    /// organization-wide one of the snapshot (management or delegated administrator account).
+    pub storage_lens_enabled: bool,
 }
 
 /// Multi-Region trails that log S3 object-level (data) events for every bucket, as Security
@@ -32,17 +51,6 @@ pub struct DataEventCoverage {
     pub read: bool,
 }
 
-#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
-pub struct AccessPointFacts {
-    pub count: u64,
-    /// Access points whose Block Public Access settings are not all on (Security Hub S3.19).
-    pub without_full_public_access_block: Vec<String>,
-    /// Access points reachable from the internet rather than from one VPC only.
-    pub internet_origin: Vec<String>,
-    /// Access points whose policy AWS reports as public (`GetAccessPointPolicyStatus`).
-    pub public_policy: Vec<String>,
-}
-
 /// An account's facts, plus the nested sections that could not be read and that the facts
 /// would have needed: rules that read those facts become `unknown`.
 #[derive(Debug, Clone)]
@@ -54,14 +62,18 @@ pub struct AnalyzedAccount {
 pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
     let mut unreadable = Vec::new();
     let s3_data_events = data_event_coverage(account, scope, &mut unreadable);
-    let access_points = access_point_facts(account, &mut unreadable);
-    AnalyzedAccount {
-        facts: AccountFacts {
-            s3_data_events,
-            access_points,
-        },
-        unreadable,
-    }
+    let mut facts = AccountFacts {
+        s3_data_events,
+        ..AccountFacts::default()
+    };
+    access_point_facts(account, &mut facts, &mut unreadable);
+    multi_region_access_point_facts(account, &mut facts, &mut unreadable);
+    facts.storage_lens_enabled = account
+        .storage_lens
+        .value()
+        .is_some_and(|configs| configs.iter().any(|c| c.is_enabled))
+        || (scope.organization_storage_lens && scope.organization_accounts.contains(&account.id));
+    AnalyzedAccount { facts, unreadable }
 }
 
 fn data_event_coverage(
@@ -106,7 +118,7 @@ fn data_event_coverage(
     coverage.read = !coverage.read_trails.is_empty();
     // A trail whose selectors could not be read may be the one that logs.
     if let Some(f) = failure.filter(|_| !(coverage.write && coverage.read)) {
-        unreadable.push(("account.trails", f));
+        unreadable.push(("facts.s3_data_events", f));
     }
     coverage
 }
@@ -170,21 +182,20 @@ fn covers_all_buckets(
 
 fn access_point_facts(
     account: &Account,
+    facts: &mut AccountFacts,
     unreadable: &mut Vec<(&'static str, ReadFailure)>,
-) -> AccessPointFacts {
-    let mut facts = AccessPointFacts::default();
+) {
     for point in account.access_points.value().into_iter().flatten() {
-        facts.count += 1;
         let label = format!("{} ({})", point.name, point.region);
         match &point.public_access_block {
             Section::Present { value } if value.all_enabled() => {}
             Section::Present { .. } | Section::Absent { .. } => {
-                facts.without_full_public_access_block.push(label.clone())
+                facts.access_points_not_blocking_public_access.push(label.clone())
             }
             other => {
                 if let Some((_, f)) = other.failure() {
                     unreadable.push((
-                        "account.access_points",
+                        "facts.access_points_not_blocking_public_access",
                         ReadFailure {
                             code: f.code.clone(),
                             message: format!("access point {label}: {}", f.message),
@@ -194,13 +205,67 @@ fn access_point_facts(
             }
         }
         if point.network_origin != "VPC" {
-            facts.internet_origin.push(label.clone());
+            facts.access_points_open_to_internet.push(label.clone());
         }
-        if point.policy_status.value().is_some_and(|s| s.is_public) {
-            facts.public_policy.push(label);
+        match &point.policy_status {
+            Section::Present { value } if value.is_public => {
+                facts.access_points_with_public_policy.push(label)
+            }
+            status => {
+                if let Some((_, f)) = status.failure() {
+                    unreadable.push((
+                        "facts.access_points_with_public_policy",
+                        ReadFailure {
+                            code: f.code.clone(),
+                            message: format!("policy status of access point {label}: {}", f.message),
+                        },
+                    ));
+                }
+            }
         }
     }
-    facts
+    // An access point that already fails decides the rule, whatever the unread one says.
+    unreadable.retain(|(fact, _)| match *fact {
+        "facts.access_points_not_blocking_public_access" => {
+            facts.access_points_not_blocking_public_access.is_empty()
+        }
+        "facts.access_points_with_public_policy" => {
+            facts.access_points_with_public_policy.is_empty()
+        }
+        _ => true,
+    });
+}
+
+fn multi_region_access_point_facts(
+    account: &Account,
+    facts: &mut AccountFacts,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) {
+    let mut missing = None;
+    for point in account.multi_region_access_points.value().into_iter().flatten() {
+        match &point.public_access_block {
+            Some(settings) if settings.all_enabled() => {}
+            Some(_) => facts
+                .multi_region_access_points_not_blocking_public_access
+                .push(point.name.clone()),
+            None => missing = Some(point.name.clone()),
+        }
+    }
+    if let Some(name) = missing.filter(|_| {
+        facts
+            .multi_region_access_points_not_blocking_public_access
+            .is_empty()
+    }) {
+        unreadable.push((
+            "facts.multi_region_access_points_not_blocking_public_access",
+            ReadFailure {
+                code: None,
+                message: format!(
+                    "ListMultiRegionAccessPoints gave no Block Public Access settings for {name}"
+                ),
+            },
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("replication", &["bucket.replication"]),
     // From the trails of every account in the snapshot, not from this bucket's sections.
     ("cloudtrail", &[]),
+    // From the name alone, as `ListBuckets` gave it.
+    ("dns_compatible_name", &[]),
     ("access_analyzer", &["account.access_analyzers"]),
     ("public_assessment", &["bucket.policy", "bucket.policy_status"]),
     (
@@ -63,6 +65,9 @@ pub struct BucketFacts {
     /// The bucket takes uploads from around the world: its tags match the configured selector
     /// (`global_upload_buckets` in s3audit.yml; by default `upload-scope=global`).
     pub global_uploads: bool,
+    /// The name has no dot, uppercase letter or underscore, so it works as a DNS label in
+    /// virtual-hosted-style HTTPS (`name.s3.amazonaws.com`) and with Transfer Acceleration.
+    pub dns_compatible_name: bool,
     pub logging_target: LoggingTargetFacts,
     pub replication: ReplicationFacts,
     pub cloudtrail: CloudTrailFacts,
@@ -292,6 +297,10 @@ pub fn analyze_bucket(
                 .tags
                 .value()
                 .is_some_and(|tags| selectors.global_uploads.matches(tags)),
+            dns_compatible_name: !bucket
+                .name
+                .bytes()
+                .any(|b| b == b'.' || b == b'_' || b.is_ascii_uppercase()),
             logging_target: logging_target_facts(bucket, scope),
             replication: replication_facts(bucket, scope),
             cloudtrail: CloudTrailFacts {
@@ -386,7 +395,7 @@ fn access_analyzer_facts(
         .unwrap_or_default();
     if active_findings.is_empty() {
         if let Some(failure) = scope.unread_analyzer_findings.get(&bucket.region) {
-            unreadable.push(("account.access_analyzers", failure.clone()));
+            unreadable.push(("facts.access_analyzer", failure.clone()));
         }
     }
     AccessAnalyzerFacts {
@@ -410,9 +419,9 @@ fn public_assessment(bucket: &Bucket, policy: &PolicyFacts) -> PublicAssessment 
         )),
         Some(false) if s3audit_public => Some(format!(
             "AWS reports the policy as not public; s3audit finds statements {} allowing \
-             everyone with no condition it recognises as restricting the caller. AWS accepts \
-             some condition keys s3audit does not (for example `aws:SourceOwner` or \
-             `aws:userid`); if the statement is restricted that way, waive this finding.",
+             everyone (a `*` principal or a `NotPrincipal`) with no condition it recognises as \
+             restricting the caller. AWS may recognise a restriction s3audit does not model; \
+             if the statement is restricted, waive the public-access findings with the reason.",
             policy.public_statements.join(", ")
         )),
         _ => None,

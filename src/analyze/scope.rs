@@ -23,6 +23,8 @@ pub struct Scope {
     pub analyzer_findings: HashMap<String, Vec<AnalyzerFindingRef>>,
     /// Regions with an active organization analyzer; it covers every member's buckets there.
     pub organization_analyzer_regions: BTreeSet<String>,
+    /// An enabled organization-wide Storage Lens dashboard exists in the snapshot.
+    pub organization_storage_lens: bool,
     /// Analyzers whose findings could not be read, by region: a bucket there may have
     /// findings nobody saw.
     pub unread_analyzer_findings: BTreeMap<String, ReadFailure>,
@@ -82,6 +84,10 @@ impl Scope {
                 self.organization_trails.push(trail.clone());
             }
         }
+        let storage_lens = account.storage_lens.value().into_iter().flatten();
+        self.organization_storage_lens |= storage_lens
+            .into_iter()
+            .any(|c| c.is_enabled && c.organization_wide);
         for analyzer in account.access_analyzers.value().into_iter().flatten() {
             self.index_analyzer(analyzer);
         }

@@ -9,8 +9,8 @@ use super::clients::AccountClients;
 use super::progress::Progress;
 use crate::snapshot::{
     AccessPoint, AdvancedEventSelector, AdvancedFieldSelector, Analyzer, AnalyzerFinding, Bucket,
-    DataResource, EventSelector, EventSelectors, PolicyStatus, PublicAccessBlock, ReadFailure,
-    Section, Trail,
+    DataResource, EventSelector, EventSelectors, MultiRegionAccessPoint, PolicyStatus,
+    PublicAccessBlock, ReadFailure, Section, StorageLensConfiguration, Trail,
 };
 
 /// Account-level sections plus the buckets.
@@ -19,6 +19,8 @@ pub struct AccountData {
     pub access_points: Section<Vec<AccessPoint>>,
     pub access_analyzers: Section<Vec<Analyzer>>,
     pub trails: Section<Vec<Trail>>,
+    pub multi_region_access_points: Section<Vec<MultiRegionAccessPoint>>,
+    pub storage_lens: Section<Vec<StorageLensConfiguration>>,
     pub buckets: Section<Vec<Bucket>>,
 }
 
@@ -29,9 +31,11 @@ pub async fn read_account(
     progress: &Progress,
 ) -> AccountData {
     let s3control = clients.s3control(&clients.home_region());
-    let (public_access_block, trails, listing) = tokio::join!(
+    let (public_access_block, trails, multi_region_access_points, storage_lens, listing) = tokio::join!(
         read_account_public_access_block(clients, &s3control, account_id),
         read_trails(clients),
+        read_multi_region_access_points(clients, account_id),
+        read_storage_lens(clients, &s3control, account_id),
         list_buckets(clients),
     );
     let buckets = match listing {
@@ -76,8 +80,117 @@ pub async fn read_account(
         access_points,
         access_analyzers,
         trails,
+        multi_region_access_points,
+        storage_lens,
         buckets,
     }
+}
+
+/// The Region that serves the Multi-Region Access Point control plane.
+const MRAP_CONTROL_REGION: &str = "us-west-2";
+
+async fn read_multi_region_access_points(
+    clients: &AccountClients,
+    account_id: &str,
+) -> Section<Vec<MultiRegionAccessPoint>> {
+    let s3control = clients.s3control(MRAP_CONTROL_REGION);
+    let mut points = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let result = clients
+            .call(
+                s3control
+                    .list_multi_region_access_points()
+                    .account_id(account_id)
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await;
+        match result {
+            Ok(page) => {
+                points.extend(page.access_points().iter().map(|p| MultiRegionAccessPoint {
+                    // Labels only: no rule decides on them.
+                    name: p.name().unwrap_or("(no name in the response)").to_string(),
+                    alias: p.alias().unwrap_or("(no alias in the response)").to_string(),
+                    status: p.status().map_or("(no status in the response)", |s| s.as_str()).to_string(),
+                    buckets: p
+                        .regions()
+                        .iter()
+                        .filter_map(|r| r.bucket().map(str::to_string))
+                        .collect(),
+                    // Left null when missing: the rule then says unknown, not "all off".
+                    public_access_block: p.public_access_block().map(|c| public_access_block(Some(c))),
+                }));
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    return Section::present(points);
+                }
+            }
+            Err(e) => return classify(&e, &[]).into_section(),
+        }
+    }
+}
+
+async fn read_storage_lens(
+    clients: &AccountClients,
+    s3control: &aws_sdk_s3control::Client,
+    account_id: &str,
+) -> Section<Vec<StorageLensConfiguration>> {
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let result = clients
+            .call(
+                s3control
+                    .list_storage_lens_configurations()
+                    .account_id(account_id)
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await;
+        match result {
+            Ok(page) => {
+                listed.extend(page.storage_lens_configuration_list().iter().map(|c| {
+                    (
+                        c.id().to_string(),
+                        c.home_region().to_string(),
+                        c.is_enabled(),
+                    )
+                }));
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Err(e) => return classify(&e, &[]).into_section(),
+        }
+    }
+    // Whether a dashboard covers the organization is only in the full configuration.
+    let mut configurations = Vec::with_capacity(listed.len());
+    for (id, home_region, is_enabled) in listed {
+        let result = clients
+            .call(
+                clients
+                    .s3control(&home_region)
+                    .get_storage_lens_configuration()
+                    .account_id(account_id)
+                    .config_id(&id)
+                    .send(),
+            )
+            .await;
+        match result {
+            Ok(o) => configurations.push(StorageLensConfiguration {
+                organization_wide: o
+                    .storage_lens_configuration()
+                    .is_some_and(|c| c.aws_org().is_some()),
+                id,
+                home_region,
+                is_enabled,
+            }),
+            Err(e) => return classify(&e, &[]).into_section(),
+        }
+    }
+    Section::present(configurations)
 }
 
 /// The bucket's region when `ListBuckets` did not say (older APIs and emulators).

@@ -177,6 +177,8 @@ async fn crawl_account(
         access_points: data.access_points,
         access_analyzers: data.access_analyzers,
         trails: data.trails,
+        multi_region_access_points: data.multi_region_access_points,
+        storage_lens: data.storage_lens,
         buckets: data.buckets,
     }
 }
@@ -200,6 +202,8 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
         access_points: Section::Error(reason.clone()),
         access_analyzers: Section::Error(reason.clone()),
         trails: Section::Error(reason.clone()),
+        multi_region_access_points: Section::Error(reason.clone()),
+        storage_lens: Section::Error(reason.clone()),
         buckets: Section::Error(reason),
     }
 }

@@ -40,6 +40,18 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         Some("s3:GetAccountPublicAccessBlock"),
     ),
     ("s3control:ListAccessPoints", Some("s3:ListAccessPoints")),
+    (
+        "s3control:ListMultiRegionAccessPoints",
+        Some("s3:ListMultiRegionAccessPoints"),
+    ),
+    (
+        "s3control:ListStorageLensConfigurations",
+        Some("s3:ListStorageLensConfigurations"),
+    ),
+    (
+        "s3control:GetStorageLensConfiguration",
+        Some("s3:GetStorageLensConfiguration"),
+    ),
     ("s3control:GetAccessPoint", Some("s3:GetAccessPoint")),
     (
         "s3control:GetAccessPointPolicy",

@@ -80,34 +80,6 @@ fn properties(tags: Vec<String>, values: serde_json::Value) -> PropertyBag {
     bag
 }
 
-/// The rule's help, in plain text and in Markdown (GitHub shows the Markdown).
-pub fn help_markdown(rule: &Rule, mappings: &[(&str, &str)]) -> String {
-    let mut md = format!(
-        "# {}\n\n**Severity:** {}  \n**Resource:** {}\n\n## What\n{}\n\n## Why\n{}\n\n## Remediation\n\n### Console\n{}\n\n### AWS CLI\n```sh\n{}\n```\n\n### Terraform\n```hcl\n{}\n```\n",
-        rule.title,
-        rule.severity.as_str(),
-        rule.resource.as_str(),
-        rule.docs.what.trim(),
-        rule.docs.why.trim(),
-        rule.docs.remediation.console.trim(),
-        rule.docs.remediation.cli.trim(),
-        rule.docs.remediation.terraform.trim(),
-    );
-    if !mappings.is_empty() {
-        md.push_str("\n## Compliance\n");
-        for (framework, requirement) in mappings {
-            md.push_str(&format!("- {framework}: {requirement}\n"));
-        }
-    }
-    if !rule.references.is_empty() {
-        md.push_str("\n## References\n");
-        for reference in &rule.references {
-            md.push_str(&format!("- <{reference}>\n"));
-        }
-    }
-    md
-}
-
 fn help_text(rule: &Rule) -> String {
     format!(
         "{}\n\nWhy: {}\n\nRemediation (console): {}\n\nRemediation (CLI):\n{}\n\nRemediation (Terraform):\n{}",
@@ -139,7 +111,7 @@ fn descriptor(rule: &Rule, rules: &RuleSet) -> ReportingDescriptor {
         .help(
             MultiformatMessageString::builder()
                 .text(help_text(rule))
-                .markdown(help_markdown(rule, &mappings))
+                .markdown(crate::rules::docs::rule_page(rule, rules))
                 .build(),
         )
         .default_configuration(

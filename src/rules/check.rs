@@ -22,6 +22,9 @@ pub struct PathError {
 #[derive(Debug, Default)]
 pub struct Reads {
     pub sections: BTreeSet<String>,
+    /// Top-level facts read (`facts.<name>`): a fact can be undecidable on its own (a nested
+    /// section that could not be read), which makes the rule unknown.
+    pub facts: BTreeSet<String>,
 }
 
 pub fn check_expression(
@@ -209,6 +212,7 @@ impl Walker<'_> {
     fn record(&mut self, root: &str, field: &str) {
         match root {
             "facts" => {
+                self.reads.facts.insert(format!("facts.{field}"));
                 if let Some((_, sections)) = self.fact_dependencies.iter().find(|(f, _)| *f == field)
                 {
                     self.reads

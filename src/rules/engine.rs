@@ -263,8 +263,12 @@ pub(crate) fn evaluate_rule(
     scope: &Context,
     failure_of: impl Fn(&str) -> Option<UnknownReason>,
 ) -> Outcome {
-    let unreadable: Vec<UnknownReason> =
-        rule.requires.iter().filter_map(|s| failure_of(s)).collect();
+    let unreadable: Vec<UnknownReason> = rule
+        .requires
+        .iter()
+        .chain(&rule.facts_read)
+        .filter_map(|s| failure_of(s))
+        .collect();
     if !unreadable.is_empty() {
         return Outcome::Unknown(unreadable);
     }
@@ -417,6 +421,8 @@ pub(crate) fn account_sections(a: &Account) -> Vec<(&'static str, &dyn AnySectio
         ("access_points", &a.access_points),
         ("access_analyzers", &a.access_analyzers),
         ("trails", &a.trails),
+        ("multi_region_access_points", &a.multi_region_access_points),
+        ("storage_lens", &a.storage_lens),
     ]
 }
 

@@ -42,6 +42,14 @@ pub struct ReadFailure {
 }
 
 impl<T> Section<T> {
+    /// A section a snapshot from an older s3audit does not have: unknown, never absent.
+    pub fn not_read() -> Self {
+        Section::Error(ReadFailure {
+            code: Some("NotRead".into()),
+            message: "the snapshot was taken by an s3audit that did not read this".into(),
+        })
+    }
+
     pub fn present(value: T) -> Self {
         Section::Present { value }
     }
@@ -174,6 +182,12 @@ pub struct Account {
     pub access_analyzers: Section<Vec<Analyzer>>,
     /// CloudTrail trails visible from the account.
     pub trails: Section<Vec<Trail>>,
+    /// Multi-Region Access Points (S3 Control `ListMultiRegionAccessPoints`, us-west-2).
+    #[serde(default = "Section::<Vec<MultiRegionAccessPoint>>::not_read")]
+    pub multi_region_access_points: Section<Vec<MultiRegionAccessPoint>>,
+    /// S3 Storage Lens configurations (S3 Control `ListStorageLensConfigurations`).
+    #[serde(default = "Section::<Vec<StorageLensConfiguration>>::not_read")]
+    pub storage_lens: Section<Vec<StorageLensConfiguration>>,
     /// `ListBuckets`: the buckets the account owns.
     pub buckets: Section<Vec<Bucket>>,
 }
@@ -230,6 +244,30 @@ pub struct AccessPoint {
     /// The access point policy document, as AWS returned it.
     pub policy: Section<String>,
     pub policy_status: Section<PolicyStatus>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MultiRegionAccessPoint {
+    pub name: String,
+    pub alias: String,
+    /// `READY`, `CREATING`, ...
+    pub status: String,
+    /// The buckets behind it.
+    pub buckets: Vec<String>,
+    /// Its Block Public Access settings (fixed at creation); null when AWS gave none.
+    #[serde(default)]
+    pub public_access_block: Option<PublicAccessBlock>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageLensConfiguration {
+    pub id: String,
+    pub home_region: String,
+    pub is_enabled: bool,
+    /// The dashboard covers the whole organization (`AwsOrg` is set).
+    pub organization_wide: bool,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
@@ -380,6 +418,8 @@ pub const ACCOUNT_SECTIONS: &[&str] = &[
     "access_points",
     "access_analyzers",
     "trails",
+    "multi_region_access_points",
+    "storage_lens",
 ];
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -647,6 +687,8 @@ impl Account {
             access_points: Section::absent(),
             access_analyzers: Section::absent(),
             trails: Section::absent(),
+            multi_region_access_points: Section::absent(),
+            storage_lens: Section::absent(),
             buckets: Section::present(Vec::new()),
         }
     }
