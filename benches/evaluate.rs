@@ -151,7 +151,7 @@ fn child(path: &str) {
     let snapshot = load_file(std::path::Path::new(path)).expect("the generated snapshot loads");
     let load = t.elapsed();
     let t = Instant::now();
-    let evaluations = evaluate(&snapshot, &rules, &Config::default().critical_buckets);
+    let evaluations = evaluate(&snapshot, &rules, &Config::default().selectors());
     let eval = t.elapsed();
     let t = Instant::now();
     let results = Results::build(
@@ -177,7 +177,7 @@ fn child(path: &str) {
         keep: 30,
         quiet: true,
     };
-    let critical = Config::default().critical_buckets;
+    let critical = Config::default().selectors();
     write_reports(&results, &rules, Some(&snapshot), &critical, &args).unwrap();
     let report = t.elapsed();
     let size = |prefix: &str, suffix: &str| {

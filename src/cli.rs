@@ -427,13 +427,7 @@ fn report_on(
     if let Some(dir) = &args.history_dir {
         results.history = report::history::trend(dir, &results)?;
     }
-    write_reports(
-        &results,
-        rules,
-        Some(snapshot),
-        &config.selectors(),
-        args,
-    )?;
+    write_reports(&results, rules, Some(snapshot), &config.selectors(), args)?;
     if let Some(dir) = &args.history_dir {
         let saved = report::history::save(dir, &results, args.keep)?;
         if !args.quiet {
@@ -620,7 +614,11 @@ fn rules_command(command: RulesCommand) -> Result<u8> {
                 return Ok(exit::CLEAN);
             }
             rules::docs::write(&rules, &out)?;
-            println!("wrote {} rule pages and the index to {}", rules.rules.len(), out.display());
+            println!(
+                "wrote {} rule pages and the index to {}",
+                rules.rules.len(),
+                out.display()
+            );
             Ok(exit::CLEAN)
         }
         RulesCommand::Coverage { rules_dir } => {
@@ -635,7 +633,10 @@ fn rules_command(command: RulesCommand) -> Result<u8> {
                     c.manual.len()
                 );
                 for (id, title, reason) in &c.manual {
-                    println!("    manual {id} {title}: {}", reason.trim().replace('\n', " "));
+                    println!(
+                        "    manual {id} {title}: {}",
+                        reason.trim().replace('\n', " ")
+                    );
                 }
             }
             Ok(exit::CLEAN)

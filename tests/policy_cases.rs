@@ -259,7 +259,7 @@ fn snapshot_for(case: &Case) -> Snapshot {
 
 /// Verdict of every rule on the case's bucket (and account), as `pass`/`fail`/...
 fn verdicts(snapshot: &Snapshot, rules: &RuleSet) -> BTreeMap<String, String> {
-    evaluate(snapshot, rules, &Config::default().critical_buckets)
+    evaluate(snapshot, rules, &Config::default().selectors())
         .iter()
         .map(|e| {
             (

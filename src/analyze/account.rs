@@ -10,9 +10,15 @@ use crate::snapshot::{Account, AdvancedEventSelector, EventSelector, ReadFailure
 /// The sections each top-level account fact is computed from.
 pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("s3_data_events", &["account.trails"]),
-    ("access_points_not_blocking_public_access", &["account.access_points"]),
+    (
+        "access_points_not_blocking_public_access",
+        &["account.access_points"],
+    ),
     ("access_points_open_to_internet", &["account.access_points"]),
-    ("access_points_with_public_policy", &["account.access_points"]),
+    (
+        "access_points_with_public_policy",
+        &["account.access_points"],
+    ),
     (
         "multi_region_access_points_not_blocking_public_access",
         &["account.multi_region_access_points"],
@@ -83,10 +89,7 @@ fn data_event_coverage(
 ) -> DataEventCoverage {
     let own = account.trails.value().into_iter().flatten();
     let in_organization = scope.organization_accounts.contains(&account.id);
-    let organization = scope
-        .organization_trails
-        .iter()
-        .filter(|_| in_organization);
+    let organization = scope.organization_trails.iter().filter(|_| in_organization);
     let mut coverage = DataEventCoverage::default();
     let mut failure = None;
     let mut seen = std::collections::BTreeSet::new();
@@ -130,7 +133,10 @@ fn covers_all_buckets(
     advanced: &[AdvancedEventSelector],
 ) -> (bool, bool) {
     let partition = trail.arn.split(':').nth(1).unwrap_or("aws");
-    let all_objects = [format!("arn:{partition}:s3"), format!("arn:{partition}:s3:::")];
+    let all_objects = [
+        format!("arn:{partition}:s3"),
+        format!("arn:{partition}:s3:::"),
+    ];
     let (mut write, mut read) = (false, false);
     for selector in basic {
         let all = selector.data_resources.iter().any(|r| {
@@ -189,9 +195,9 @@ fn access_point_facts(
         let label = format!("{} ({})", point.name, point.region);
         match &point.public_access_block {
             Section::Present { value } if value.all_enabled() => {}
-            Section::Present { .. } | Section::Absent { .. } => {
-                facts.access_points_not_blocking_public_access.push(label.clone())
-            }
+            Section::Present { .. } | Section::Absent { .. } => facts
+                .access_points_not_blocking_public_access
+                .push(label.clone()),
             other => {
                 if let Some((_, f)) = other.failure() {
                     unreadable.push((
@@ -217,7 +223,10 @@ fn access_point_facts(
                         "facts.access_points_with_public_policy",
                         ReadFailure {
                             code: f.code.clone(),
-                            message: format!("policy status of access point {label}: {}", f.message),
+                            message: format!(
+                                "policy status of access point {label}: {}",
+                                f.message
+                            ),
                         },
                     ));
                 }
@@ -242,7 +251,12 @@ fn multi_region_access_point_facts(
     unreadable: &mut Vec<(&'static str, ReadFailure)>,
 ) {
     let mut missing = None;
-    for point in account.multi_region_access_points.value().into_iter().flatten() {
+    for point in account
+        .multi_region_access_points
+        .value()
+        .into_iter()
+        .flatten()
+    {
         match &point.public_access_block {
             Some(settings) if settings.all_enabled() => {}
             Some(_) => facts
@@ -320,17 +334,29 @@ mod tests {
 
     #[test]
     fn basic_selectors_for_all_buckets_count_by_read_write_type() {
-        let (c, _) = coverage(vec![trail(true, Section::present(basic("WriteOnly", &["arn:aws:s3"])))]);
+        let (c, _) = coverage(vec![trail(
+            true,
+            Section::present(basic("WriteOnly", &["arn:aws:s3"])),
+        )]);
         assert!(c.write && !c.read);
-        let (c, _) = coverage(vec![trail(true, Section::present(basic("All", &["arn:aws:s3:::"])))]);
+        let (c, _) = coverage(vec![trail(
+            true,
+            Section::present(basic("All", &["arn:aws:s3:::"])),
+        )]);
         assert!(c.write && c.read);
     }
 
     #[test]
     fn one_bucket_or_a_single_region_trail_is_not_enough() {
-        let (c, _) = coverage(vec![trail(true, Section::present(basic("All", &["arn:aws:s3:::one/"])))]);
+        let (c, _) = coverage(vec![trail(
+            true,
+            Section::present(basic("All", &["arn:aws:s3:::one/"])),
+        )]);
         assert!(!c.write && !c.read);
-        let (c, _) = coverage(vec![trail(false, Section::present(basic("All", &["arn:aws:s3"])))]);
+        let (c, _) = coverage(vec![trail(
+            false,
+            Section::present(basic("All", &["arn:aws:s3"])),
+        )]);
         assert!(!c.write && !c.read);
     }
 
@@ -352,9 +378,15 @@ mod tests {
         };
         let (c, _) = coverage(vec![trail(true, selectors(vec![]))]);
         assert!(c.write && c.read);
-        let (c, _) = coverage(vec![trail(true, selectors(vec![field("readOnly", &["true"])]))]);
+        let (c, _) = coverage(vec![trail(
+            true,
+            selectors(vec![field("readOnly", &["true"])]),
+        )]);
         assert!(!c.write && c.read);
-        let (c, _) = coverage(vec![trail(true, selectors(vec![field("eventName", &["PutObject"])]))]);
+        let (c, _) = coverage(vec![trail(
+            true,
+            selectors(vec![field("eventName", &["PutObject"])]),
+        )]);
         assert!(!c.write && !c.read);
     }
 

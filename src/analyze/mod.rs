@@ -12,7 +12,6 @@ mod scope;
 pub use account::{AccountFacts, AnalyzedAccount, analyze_account};
 pub use scope::{KnownBucket, Scope};
 
-
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -37,7 +36,10 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     // From the name alone, as `ListBuckets` gave it.
     ("dns_compatible_name", &[]),
     ("access_analyzer", &["account.access_analyzers"]),
-    ("public_assessment", &["bucket.policy", "bucket.policy_status"]),
+    (
+        "public_assessment",
+        &["bucket.policy", "bucket.policy_status"],
+    ),
     (
         "exposure",
         &[
@@ -89,11 +91,18 @@ pub struct LoggingTargetFacts {
     /// The target is in the same region, as S3 requires; null when the target is not in the
     /// snapshot.
     pub same_region: Option<bool>,
+    /// The target is owned by the same account, as S3 requires; null when the target is not
+    /// in the snapshot.
+    pub same_account: Option<bool>,
     /// The target has an Object Lock default retention, which makes S3 refuse the log
     /// objects; null when not known.
     pub target_has_default_retention: Option<bool>,
-    /// The target is valid: not the bucket itself, same region, no default retention. Null
-    /// when the snapshot does not say (the target is in an account that was not audited).
+    /// The target's default encryption uses a KMS key, which server access log delivery does
+    /// not support (only SSE-S3); null when not known.
+    pub target_uses_kms: Option<bool>,
+    /// The target is valid: not the bucket itself, same region and account, no default
+    /// retention, no KMS default encryption. Null when the snapshot does not say (the target
+    /// is in an account that was not audited, or its settings could not be read).
     pub valid: Option<bool>,
 }
 
@@ -283,6 +292,12 @@ pub fn analyze_bucket(
         via_acl,
     };
     let public_assessment = public_assessment(bucket, &policy);
+    let is_log_bucket = scope.trail_log_buckets.contains_key(&bucket.name);
+    // Trails usually write to a bucket of their own account or of a log archive. When the
+    // bucket's own account's trails could not be read, whether one writes here is not known.
+    if !is_log_bucket && let Some((_, failure)) = account.trails.failure() {
+        unreadable.push(("facts.cloudtrail", failure.clone()));
+    }
     AnalyzedBucket {
         facts: BucketFacts {
             public_access_block,
@@ -301,10 +316,10 @@ pub fn analyze_bucket(
                 .name
                 .bytes()
                 .any(|b| b == b'.' || b == b'_' || b.is_ascii_uppercase()),
-            logging_target: logging_target_facts(bucket, scope),
+            logging_target: logging_target_facts(account, bucket, scope),
             replication: replication_facts(bucket, scope),
             cloudtrail: CloudTrailFacts {
-                is_log_bucket: scope.trail_log_buckets.contains_key(&bucket.name),
+                is_log_bucket,
                 trails: scope
                     .trail_log_buckets
                     .get(&bucket.name)
@@ -318,7 +333,7 @@ pub fn analyze_bucket(
     }
 }
 
-fn logging_target_facts(bucket: &Bucket, scope: &Scope) -> LoggingTargetFacts {
+fn logging_target_facts(account: &Account, bucket: &Bucket, scope: &Scope) -> LoggingTargetFacts {
     let Some(logging) = bucket.logging.value() else {
         return LoggingTargetFacts::default();
     };
@@ -326,11 +341,18 @@ fn logging_target_facts(bucket: &Bucket, scope: &Scope) -> LoggingTargetFacts {
     let is_self = target == bucket.name;
     let known = scope.buckets.get(&target);
     let same_region = known.map(|k| k.region == bucket.region);
+    let same_account = known.map(|k| k.account == account.id);
     let target_has_default_retention = known.and_then(|k| k.default_retention);
-    let valid = if is_self || same_region == Some(false) || target_has_default_retention == Some(true)
-    {
+    let target_uses_kms = known.and_then(|k| k.default_kms);
+    let checks = [
+        same_region,
+        same_account,
+        target_has_default_retention.map(|r| !r),
+        target_uses_kms.map(|k| !k),
+    ];
+    let valid = if is_self || checks.contains(&Some(false)) {
         Some(false)
-    } else if same_region.is_some() && target_has_default_retention.is_some() {
+    } else if checks.iter().all(Option::is_some) {
         Some(true)
     } else {
         None
@@ -341,7 +363,9 @@ fn logging_target_facts(bucket: &Bucket, scope: &Scope) -> LoggingTargetFacts {
         is_self,
         target_in_snapshot: known.is_some(),
         same_region,
+        same_account,
         target_has_default_retention,
+        target_uses_kms,
         valid,
     }
 }
@@ -382,11 +406,21 @@ fn access_analyzer_facts(
     scope: &Scope,
     unreadable: &mut Vec<(&'static str, ReadFailure)>,
 ) -> AccessAnalyzerFacts {
-    let own_analyzer = account.access_analyzers.value().into_iter().flatten().any(|a| {
-        a.status == "ACTIVE" && a.analyzer_type == "ACCOUNT" && a.region == bucket.region
-    });
-    let organization_analyzer = scope.organization_accounts.contains(&account.id)
-        && scope.organization_analyzer_regions.contains(&bucket.region);
+    // The account's own external access analyzers (an organization analyzer it owns covers
+    // its own buckets too), or an organization analyzer of the audited organization.
+    let own_analyzer = account
+        .access_analyzers
+        .value()
+        .into_iter()
+        .flatten()
+        .any(|a| {
+            a.status == "ACTIVE"
+                && (a.analyzer_type == "ACCOUNT" || a.analyzer_type == "ORGANIZATION")
+                && a.region == bucket.region
+        });
+    let in_organization = scope.organization_accounts.contains(&account.id);
+    let organization_analyzer =
+        in_organization && scope.organization_analyzer_regions.contains(&bucket.region);
     let arn = bucket.arn(&scope.partition);
     let active_findings = scope
         .analyzer_findings
@@ -394,7 +428,15 @@ fn access_analyzer_facts(
         .cloned()
         .unwrap_or_default();
     if active_findings.is_empty() {
-        if let Some(failure) = scope.unread_analyzer_findings.get(&bucket.region) {
+        let region = bucket.region.clone();
+        let own = scope
+            .unread_analyzer_findings
+            .get(&(account.id.clone(), region.clone()));
+        let organization = scope
+            .unread_analyzer_findings
+            .get(&(String::new(), region))
+            .filter(|_| in_organization);
+        if let Some(failure) = own.or(organization) {
             unreadable.push(("facts.access_analyzer", failure.clone()));
         }
     }

@@ -25,9 +25,10 @@ pub struct Scope {
     pub organization_analyzer_regions: BTreeSet<String>,
     /// An enabled organization-wide Storage Lens dashboard exists in the snapshot.
     pub organization_storage_lens: bool,
-    /// Analyzers whose findings could not be read, by region: a bucket there may have
-    /// findings nobody saw.
-    pub unread_analyzer_findings: BTreeMap<String, ReadFailure>,
+    /// External access analyzers whose findings could not be read, by (account, region) for
+    /// account analyzers and by ("", region) for organization analyzers: a bucket they cover
+    /// may have findings nobody saw.
+    pub unread_analyzer_findings: BTreeMap<(String, String), ReadFailure>,
 }
 
 /// What other buckets' facts need to know about a bucket.
@@ -37,6 +38,8 @@ pub struct KnownBucket {
     pub region: String,
     /// Object Lock with a default retention; `None` when the configuration was not read.
     pub default_retention: Option<bool>,
+    /// Default encryption with a KMS key (`aws:kms`, `aws:kms:dsse`); `None` when not read.
+    pub default_kms: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -89,18 +92,21 @@ impl Scope {
             .into_iter()
             .any(|c| c.is_enabled && c.organization_wide);
         for analyzer in account.access_analyzers.value().into_iter().flatten() {
-            self.index_analyzer(analyzer);
+            self.index_analyzer(&account.id, analyzer);
         }
         for bucket in account.buckets.value().into_iter().flatten() {
             self.index_bucket(&account.id, bucket);
         }
     }
 
-    fn index_analyzer(&mut self, analyzer: &Analyzer) {
-        if analyzer.status != "ACTIVE" {
+    fn index_analyzer(&mut self, account: &str, analyzer: &Analyzer) {
+        // Only external access analyzers report buckets shared outside the zone of trust;
+        // unused-access and internal-access analyzers answer other questions.
+        let organization = analyzer.analyzer_type == "ORGANIZATION";
+        if analyzer.status != "ACTIVE" || !(organization || analyzer.analyzer_type == "ACCOUNT") {
             return;
         }
-        if analyzer.analyzer_type == "ORGANIZATION" {
+        if organization {
             self.organization_analyzer_regions
                 .insert(analyzer.region.clone());
         }
@@ -119,8 +125,11 @@ impl Scope {
             }
             other => {
                 if let Some((_, failure)) = other.failure() {
-                    self.unread_analyzer_findings
-                        .insert(analyzer.region.clone(), failure.clone());
+                    let owner = if organization { "" } else { account };
+                    self.unread_analyzer_findings.insert(
+                        (owner.to_string(), analyzer.region.clone()),
+                        failure.clone(),
+                    );
                 }
             }
         }
@@ -128,9 +137,17 @@ impl Scope {
 
     pub fn index_bucket(&mut self, account: &str, bucket: &Bucket) {
         let default_retention = match &bucket.object_lock {
-            Section::Present { value } => {
-                Some(value.enabled && value.default_mode.is_some())
-            }
+            Section::Present { value } => Some(value.enabled && value.default_mode.is_some()),
+            Section::Absent { .. } => Some(false),
+            _ => None,
+        };
+        let default_kms = match &bucket.encryption {
+            Section::Present { value } => Some(
+                value
+                    .rules
+                    .iter()
+                    .any(|r| r.sse_algorithm.starts_with("aws:kms")),
+            ),
             Section::Absent { .. } => Some(false),
             _ => None,
         };
@@ -140,6 +157,7 @@ impl Scope {
                 account: account.to_string(),
                 region: bucket.region.clone(),
                 default_retention,
+                default_kms,
             },
         );
     }

@@ -108,18 +108,28 @@ async fn read_multi_region_access_points(
             .await;
         match result {
             Ok(page) => {
-                points.extend(page.access_points().iter().map(|p| MultiRegionAccessPoint {
-                    // Labels only: no rule decides on them.
-                    name: p.name().unwrap_or("(no name in the response)").to_string(),
-                    alias: p.alias().unwrap_or("(no alias in the response)").to_string(),
-                    status: p.status().map_or("(no status in the response)", |s| s.as_str()).to_string(),
-                    buckets: p
-                        .regions()
-                        .iter()
-                        .filter_map(|r| r.bucket().map(str::to_string))
-                        .collect(),
-                    // Left null when missing: the rule then says unknown, not "all off".
-                    public_access_block: p.public_access_block().map(|c| public_access_block(Some(c))),
+                points.extend(page.access_points().iter().map(|p| {
+                    MultiRegionAccessPoint {
+                        // Labels only: no rule decides on them.
+                        name: p.name().unwrap_or("(no name in the response)").to_string(),
+                        alias: p
+                            .alias()
+                            .unwrap_or("(no alias in the response)")
+                            .to_string(),
+                        status: p
+                            .status()
+                            .map_or("(no status in the response)", |s| s.as_str())
+                            .to_string(),
+                        buckets: p
+                            .regions()
+                            .iter()
+                            .filter_map(|r| r.bucket().map(str::to_string))
+                            .collect(),
+                        // Left null when missing: the rule then says unknown, not "all off".
+                        public_access_block: p
+                            .public_access_block()
+                            .map(|c| public_access_block(Some(c))),
+                    }
                 }));
                 token = page.next_token().map(str::to_string);
                 if token.is_none() {

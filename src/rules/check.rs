@@ -213,7 +213,8 @@ impl Walker<'_> {
         match root {
             "facts" => {
                 self.reads.facts.insert(format!("facts.{field}"));
-                if let Some((_, sections)) = self.fact_dependencies.iter().find(|(f, _)| *f == field)
+                if let Some((_, sections)) =
+                    self.fact_dependencies.iter().find(|(f, _)| *f == field)
                 {
                     self.reads
                         .sections

@@ -113,7 +113,11 @@ pub fn index_page(rules: &RuleSet) -> String {
             mappings.join(", ")
         );
     }
-    let _ = writeln!(md, "\n{} rules.\n\n# Framework coverage\n", rules.rules.len());
+    let _ = writeln!(
+        md,
+        "\n{} rules.\n\n# Framework coverage\n",
+        rules.rules.len()
+    );
     md.push_str(&coverage_markdown(rules));
     md
 }
@@ -203,7 +207,9 @@ pub fn write(rules: &RuleSet, dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let path = entry?.path();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let generated = name.as_ref().is_some_and(|n| pages.iter().any(|(p, _)| p == n));
+        let generated = name
+            .as_ref()
+            .is_some_and(|n| pages.iter().any(|(p, _)| p == n));
         if path.extension().is_some_and(|e| e == "md") && !generated {
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot remove {}", path.display()))?;
@@ -211,7 +217,8 @@ pub fn write(rules: &RuleSet, dir: &Path) -> Result<()> {
     }
     for (name, content) in pages {
         let path = dir.join(name);
-        std::fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, content)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

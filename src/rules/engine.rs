@@ -263,21 +263,23 @@ pub(crate) fn evaluate_rule(
     scope: &Context,
     failure_of: impl Fn(&str) -> Option<UnknownReason>,
 ) -> Outcome {
-    let unreadable: Vec<UnknownReason> = rule
-        .requires
-        .iter()
-        .chain(&rule.facts_read)
-        .filter_map(|s| failure_of(s))
-        .collect();
-    if !unreadable.is_empty() {
-        return Outcome::Unknown(unreadable);
-    }
+    let unreadable = |names: &mut dyn Iterator<Item = &String>| -> Vec<UnknownReason> {
+        names.filter_map(|s| failure_of(s)).collect()
+    };
     if let Some(applies_if) = &rule.applies_if {
+        let missing = unreadable(&mut rule.applies_if_reads.iter());
+        if !missing.is_empty() {
+            return Outcome::Unknown(missing);
+        }
         match run(applies_if, scope, "applies_if") {
             Ok(true) => {}
             Ok(false) => return Outcome::NotApplicable,
             Err(reason) => return Outcome::Unknown(vec![reason]),
         }
+    }
+    let missing = unreadable(&mut rule.requires.iter().chain(&rule.facts_read));
+    if !missing.is_empty() {
+        return Outcome::Unknown(missing);
     }
     match run(&rule.condition, scope, "condition") {
         Ok(true) => Outcome::Pass,

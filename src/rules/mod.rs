@@ -9,7 +9,7 @@ pub mod file;
 mod position;
 pub mod shape;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use engine::{Evaluation, Outcome, UnknownReason, evaluate};
@@ -68,6 +68,9 @@ pub struct Rule {
     pub requires: Vec<String>,
     /// The facts the rule's expressions read (`facts.<name>`).
     pub facts_read: Vec<String>,
+    /// The sections and facts `applies_if` reads: when they are readable, a rule that does
+    /// not apply is not applicable even if a section only its condition needs is unreadable.
+    pub applies_if_reads: Vec<String>,
     pub applies_if: Option<Expression>,
     pub condition: Expression,
     pub message: String,
@@ -301,7 +304,7 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
             ),
         ));
     }
-    let compile = |field: &str, text: &str| -> Result<(Expression, BTreeSet<String>), RuleFileError> {
+    let compile = |field: &str, text: &str| -> Result<(Expression, check::Reads), RuleFileError> {
         let position = FieldPosition::find(&source.text, field);
         let program = cel::Program::compile(text).map_err(|errors| {
             let first = errors.errors.first();
@@ -343,14 +346,17 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
                 source: text.to_string(),
                 program,
             },
-            reads.facts,
+            reads,
         ))
     };
-    let (condition, mut facts_read) = compile("condition", &raw.condition)?;
+    let (condition, condition_reads) = compile("condition", &raw.condition)?;
+    let mut facts_read = condition_reads.facts;
+    let mut applies_if_reads = Vec::new();
     let applies_if = match &raw.applies_if {
         Some(text) => {
-            let (expression, facts) = compile("applies_if", text)?;
-            facts_read.extend(facts);
+            let (expression, reads) = compile("applies_if", text)?;
+            applies_if_reads = reads.sections.iter().chain(&reads.facts).cloned().collect();
+            facts_read.extend(reads.facts);
             Some(expression)
         }
         None => None,
@@ -362,6 +368,7 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
         resource: raw.resource,
         requires: raw.requires,
         facts_read: facts_read.into_iter().collect(),
+        applies_if_reads,
         applies_if,
         condition,
         message: raw.message,
@@ -375,6 +382,7 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn embedded() -> RuleSet {
         RuleSet::load(None).expect("the embedded rules load")
@@ -450,6 +458,83 @@ mod tests {
             rules
                 .mappings("bucket-public-access-block-disabled")
                 .contains(&("aws-fsbp", "S3.8"))
+        );
+    }
+
+    /// The registry as a whole: ids are file names and unique, every framework reference
+    /// resolves, every section a rule requires is one the snapshot model has (the crawler
+    /// fills each of them: `tests/crawl.rs` checks every section of every crawled account and
+    /// bucket), and every Security Hub S3 control and CIS S3 recommendation is in a framework.
+    #[test]
+    fn registry_invariants_hold() {
+        let rules = embedded();
+        let mut ids = BTreeSet::new();
+        for rule in &rules.rules {
+            assert!(ids.insert(rule.id.as_str()), "duplicate id {}", rule.id);
+            assert_eq!(rule.source, format!("embedded:rules/{}.yaml", rule.id));
+            for section in &rule.requires {
+                let known = match section.split_once('.') {
+                    Some(("bucket", name)) => crate::snapshot::BUCKET_SECTIONS.contains(&name),
+                    Some(("account", name)) => crate::snapshot::ACCOUNT_SECTIONS.contains(&name),
+                    _ => false,
+                };
+                assert!(known, "{} requires unknown section {section}", rule.id);
+            }
+        }
+        for framework in &rules.frameworks {
+            for requirement in &framework.requirements {
+                for id in &requirement.rules {
+                    assert!(
+                        rules.get(id).is_some(),
+                        "{} {} names {id}",
+                        framework.id,
+                        requirement.id
+                    );
+                }
+            }
+        }
+        let requirement_ids = |framework: &str| -> BTreeSet<String> {
+            rules
+                .frameworks
+                .iter()
+                .find(|f| f.id == framework)
+                .unwrap_or_else(|| panic!("no framework {framework}"))
+                .requirements
+                .iter()
+                .map(|r| r.id.clone())
+                .collect()
+        };
+        let security_hub: BTreeSet<String> = [
+            "1", "2", "3", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "17", "19",
+            "20", "22", "23", "24", "25",
+        ]
+        .iter()
+        .map(|n| format!("S3.{n}"))
+        .collect();
+        assert_eq!(requirement_ids("aws-fsbp"), security_hub);
+        for (framework, needed) in [
+            (
+                "cis-aws-foundations-v3",
+                [
+                    "1.20", "2.1.1", "2.1.2", "2.1.3", "2.1.4", "3.4", "3.8", "3.9",
+                ],
+            ),
+            (
+                "cis-aws-foundations-v5",
+                [
+                    "1.19", "2.1.1", "2.1.2", "2.1.3", "2.1.4", "3.4", "3.8", "3.9",
+                ],
+            ),
+        ] {
+            let have = requirement_ids(framework);
+            for id in needed {
+                assert!(have.contains(id), "{framework} lacks {id}");
+            }
+        }
+        assert_eq!(
+            requirement_ids("s3-best-practices-checklist").len(),
+            15,
+            "the article's checklist has 15 items"
         );
     }
 
