@@ -74,6 +74,8 @@ const CASES: &[Case] = &[
             // Plain HTTP carries no TLS version: this Deny does not refuse it.
             ("bucket-tls-not-enforced", "fail"),
             ("bucket-tls-minimum-version-not-enforced", "pass"),
+            // CIS v5 2.1.1 accepts this form.
+            ("bucket-https-not-required-cis", "pass"),
         ],
     },
     Case {
@@ -83,7 +85,10 @@ const CASES: &[Case] = &[
         ),
         acl_public: None,
         account_block_all: false,
-        expect: &[("bucket-tls-not-enforced", "fail")],
+        expect: &[
+            ("bucket-tls-not-enforced", "fail"),
+            ("bucket-https-not-required-cis", "fail"),
+        ],
     },
     Case {
         name: "aws:SecureTransport deny covering the bucket and its objects",
@@ -94,6 +99,7 @@ const CASES: &[Case] = &[
         account_block_all: false,
         expect: &[
             ("bucket-tls-not-enforced", "pass"),
+            ("bucket-https-not-required-cis", "pass"),
             ("bucket-policy-public", "pass"),
         ],
     },
@@ -206,6 +212,48 @@ const CASES: &[Case] = &[
             ("bucket-public-read", "pass"),
             ("account-public-access-block-disabled", "pass"),
         ],
+    },
+    Case {
+        name: "`*` restricted by a wildcard aws:PrincipalOrgID is still public",
+        policy: Some(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::case-bucket/*","Condition":{"StringLike":{"aws:PrincipalOrgID":"o-*"}}}]}"#,
+        ),
+        acl_public: None,
+        account_block_all: false,
+        expect: &[
+            ("bucket-policy-public", "fail"),
+            ("bucket-public-read", "fail"),
+        ],
+    },
+    Case {
+        name: "`*` restricted to networks by aws:SourceIp",
+        policy: Some(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::case-bucket/*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#,
+        ),
+        acl_public: None,
+        account_block_all: false,
+        expect: &[
+            ("bucket-policy-public", "pass"),
+            ("bucket-public-read", "pass"),
+        ],
+    },
+    Case {
+        name: "SSE-C uploads denied to everyone on every object",
+        policy: Some(
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::case-bucket/*","Condition":{"Null":{"s3:x-amz-server-side-encryption-customer-algorithm":"false"}}}]}"#,
+        ),
+        acl_public: None,
+        account_block_all: false,
+        expect: &[("bucket-sse-c-uploads-allowed", "pass")],
+    },
+    Case {
+        name: "SSE-C deny that exempts a principal does not block SSE-C",
+        policy: Some(
+            r#"{"Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:role/x"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::case-bucket/*","Condition":{"Null":{"s3:x-amz-server-side-encryption-customer-algorithm":"false"}}}]}"#,
+        ),
+        acl_public: None,
+        account_block_all: false,
+        expect: &[("bucket-sse-c-uploads-allowed", "fail")],
     },
 ];
 

@@ -178,10 +178,16 @@ async fn read_storage_lens(
     // Whether a dashboard covers the organization is only in the full configuration.
     let mut configurations = Vec::with_capacity(listed.len());
     for (id, home_region, is_enabled) in listed {
+        // A configuration is served from its home region; fall back to ours if AWS gave none.
+        let region = if home_region.is_empty() {
+            clients.home_region()
+        } else {
+            home_region.clone()
+        };
         let result = clients
             .call(
                 clients
-                    .s3control(&home_region)
+                    .s3control(&region)
                     .get_storage_lens_configuration()
                     .account_id(account_id)
                     .config_id(&id)

@@ -42,8 +42,11 @@ ROLE_NAME = "OrganizationAccountAccessRole"
 MANAGEMENT_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 BPA_ON = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
 BPA_OFF = {k: False for k in BPA_ON}
+# An account outside the organization, for grants to strangers.
+OUTSIDE_ACCOUNT = "999988887777"
 HOSTILE_TAGS = ("<img src=x onerror=alert(1)>", "</script>")
 
 
@@ -145,7 +148,7 @@ def effective_public(spec: dict[str, Any], account_bpa: dict[str, bool] | None) 
     def on(key: str) -> bool:
         return bool((spec.get("bpa") or {}).get(key) or (account_bpa or {}).get(key))
     via_policy = spec.get("public_policy", False) and not on("RestrictPublicBuckets")
-    via_acl = spec.get("public_acl", False) and not on("IgnorePublicAcls")
+    via_acl = (spec.get("public_acl", False) or spec.get("authenticated_acl", False)) and not on("IgnorePublicAcls")
     return bool(via_policy or via_acl)
 
 
@@ -157,7 +160,12 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     versioning ("Enabled"|"Suspended"|None), mfa_delete, logging_target,
     lifecycle ("abort"|"expire"|None), object_lock ("GOVERNANCE"|
     "COMPLIANCE"|None), replicate_to ((bucket, role arn)), intelligent_tiering,
-    inventory, tags. Returns the configuration dict written to --out."""
+    inventory, tags, authenticated_acl (READ to any AWS account), loose_org_id
+    (Principal * under a wildcard aws:PrincipalOrgID), deny_sse_c, tls "version"
+    (s3:TlsVersion deny only), no_encryption, object_lock_retention (False: lock
+    without default retention), rtc (replication time control), website,
+    accelerate, notify (an SNS topic for new objects), public_write (Principal *
+    s3:PutObject), grant_to ((account, actions) allowed to another account). Returns the configuration dict written to --out."""
     s3 = sess.client("s3", region)
     create: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
@@ -171,11 +179,12 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     ownership = spec.get("ownership", "ObjectWriter")
     s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]})
 
-    if spec.get("public_acl"):
+    if spec.get("public_acl") or spec.get("authenticated_acl"):
         owner = s3.get_bucket_acl(Bucket=name)["Owner"]
+        group = ALL_USERS if spec.get("public_acl") else AUTHENTICATED_USERS
         s3.put_bucket_acl(Bucket=name, AccessControlPolicy={"Owner": owner, "Grants": [
             {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
-            {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"},
+            {"Grantee": {"Type": "Group", "URI": group}, "Permission": "READ"},
         ]})
 
     statements: list[dict[str, Any]] = log_delivery_statements(name, spec.get("log_delivery_for", []))
@@ -187,8 +196,29 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
                            "Action": ["s3:GetObject", "s3:ListBucket"],
                            "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
                            "Condition": {"StringEquals": {"aws:PrincipalOrgID": spec["org_id"]}}})
-    if spec.get("tls"):
+    if spec.get("public_write"):
+        statements.append({"Sid": "PublicUpload", "Effect": "Allow", "Principal": "*",
+                           "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/*"})
+    for account, actions in spec.get("grant_to", []):
+        statements.append({"Sid": f"Grant{account}", "Effect": "Allow",
+                           "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": actions,
+                           "Resource": f"arn:aws:s3:::{name}/*"})
+    if spec.get("loose_org_id"):
+        # A wildcard organization id matches every organization: public as written. AWS's
+        # (and the emulator's) policy status counts any condition as restricting.
+        statements.append({"Sid": "AnyOrgRead", "Effect": "Allow", "Principal": "*",
+                           "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*",
+                           "Condition": {"StringLike": {"aws:PrincipalOrgID": "o-*"}}})
+    if spec.get("tls") in ("full", "objects"):
         statements.append(tls_statement(name, objects_only=spec["tls"] == "objects"))
+    if spec.get("tls") == "version":
+        statements.append({"Sid": "DenyOldTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                           "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                           "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}})
+    if spec.get("deny_sse_c"):
+        statements.append({"Sid": "DenySseC", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                           "Resource": f"arn:aws:s3:::{name}/*",
+                           "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}})
     if statements:
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
 
@@ -197,7 +227,8 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
                 "BucketKeyEnabled": bool(spec.get("bucket_key"))}
     else:
         rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+    if not spec.get("no_encryption"):
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
 
     versioning = spec.get("versioning")
     if spec.get("object_lock") and versioning is None:
@@ -213,7 +244,8 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
             kwargs["MFA"] = "arn:aws:iam::000000000000:mfa/root-account-mfa-device 123456"
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=vc, **kwargs)
 
-    if spec.get("object_lock"):
+    lock_retention = bool(spec.get("object_lock")) and spec.get("object_lock_retention", True)
+    if lock_retention:
         s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
             "ObjectLockEnabled": "Enabled",
             "Rule": {"DefaultRetention": {"Mode": spec["object_lock"], "Days": 30}}})
@@ -234,7 +266,9 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
         s3.put_bucket_replication(Bucket=name, ReplicationConfiguration={"Role": role, "Rules": [{
             "ID": "to-replica", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
             "DeleteMarkerReplication": {"Status": "Disabled"},
-            "Destination": {"Bucket": f"arn:aws:s3:::{dest}"}}]})
+            "Destination": {"Bucket": f"arn:aws:s3:::{dest}", **({
+                "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}} if spec.get("rtc") else {})}}]})
 
     if spec.get("intelligent_tiering"):
         s3.put_bucket_intelligent_tiering_configuration(Bucket=name, Id="archive", IntelligentTieringConfiguration={
@@ -246,6 +280,17 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
             "Id": "weekly", "IsEnabled": True, "IncludedObjectVersions": "Current",
             "Schedule": {"Frequency": "Weekly"},
             "Destination": {"S3BucketDestination": {"Bucket": f"arn:aws:s3:::{spec['inventory']}", "Format": "CSV"}}})
+
+    if spec.get("website"):
+        s3.put_bucket_website(Bucket=name, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+
+    if spec.get("accelerate"):
+        s3.put_bucket_accelerate_configuration(Bucket=name, AccelerateConfiguration={"Status": "Enabled"})
+
+    if spec.get("notify"):
+        topic = sess.client("sns", region).create_topic(Name=f"{name}-events")["TopicArn"]
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
+            "TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]})
 
     if spec.get("tags"):
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in spec["tags"].items()]})
@@ -260,7 +305,14 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
         "policy": bool(statements),
         "tls_enforced": spec.get("tls") == "full",
         "tls_objects_only": spec.get("tls") == "objects",
-        "encryption": "aws:kms" if spec.get("kms_key") else "AES256",
+        "tls_version_only": spec.get("tls") == "version",
+        "tls_version_enforced": spec.get("tls") == "version",
+        "authenticated_acl": bool(spec.get("authenticated_acl")),
+        "loose_org_policy": bool(spec.get("loose_org_id")),
+        "sse_c_denied": bool(spec.get("deny_sse_c")),
+        "public_write": bool(spec.get("public_write")),
+        "grants_to": [{"account": a, "actions": acts} for a, acts in spec.get("grant_to", [])],
+        "encryption": None if spec.get("no_encryption") else "aws:kms" if spec.get("kms_key") else "AES256",
         "kms": bool(spec.get("kms_key")),
         "kms_key": spec.get("kms_key"),
         "bucket_key": bool(spec.get("kms_key") and spec.get("bucket_key")),
@@ -273,6 +325,11 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
         "abort_multipart": spec.get("lifecycle") == "abort",
         "object_lock": bool(spec.get("object_lock")),
         "object_lock_mode": spec.get("object_lock"),
+        "object_lock_retention": lock_retention,
+        "replication_time_control": bool(spec.get("replicate_to") and spec.get("rtc")),
+        "website": bool(spec.get("website")),
+        "accelerate": bool(spec.get("accelerate")),
+        "notifications": bool(spec.get("notify")),
         "replication": bool(spec.get("replicate_to")),
         "replication_destination": spec["replicate_to"][0] if spec.get("replicate_to") else None,
         "is_replication_destination": bool(spec.get("is_replica")),
@@ -350,6 +407,19 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
         account.setdefault("analyzers", []).append({"name": name, "type": kind, "region": region, "arn": arn})
         return arn
 
+    def storage_lens(account: dict[str, Any], config_id: str, enabled: bool) -> None:
+        sessions[account["id"]].client("s3control").put_storage_lens_configuration(
+            AccountId=account["id"], ConfigId=config_id, StorageLensConfiguration={
+                "Id": config_id, "IsEnabled": enabled, "AccountLevel": {"BucketLevel": {}}})
+        account.setdefault("storage_lens", []).append({"id": config_id, "enabled": enabled, "organization_wide": False})
+
+    def mrap(account: dict[str, Any], name: str, bucket_names: list[str], bpa: dict[str, bool]) -> None:
+        sessions[account["id"]].client("s3control", "us-west-2").create_multi_region_access_point(
+            AccountId=account["id"], ClientToken=name, Details={
+                "Name": name, "PublicAccessBlock": bpa, "Regions": [{"Bucket": b} for b in bucket_names]})
+        account.setdefault("multi_region_access_points", []).append(
+            {"name": name, "bpa_on": all(bpa.values())})
+
     mgmt_rec, prod, dev, sec, legacy = accounts
 
     # -- management: CloudTrail with S3 data events, an organization analyzer
@@ -359,19 +429,23 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(mgmt_rec, "mgmt-cloudtrail-logs", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            kms_key=kms_key(mgmt_rec, "us-east-1"), bucket_key=True, versioning="Enabled", tls="full",
            logging_target="mgmt-access-logs", lifecycle="abort",
-           tags={"purpose": "cloudtrail", "data-classification": "critical"})
+           tags={"purpose": "cloudtrail", "data-classification": "critical", "owner": "security-team"})
     ct = mgmt.client("cloudtrail")
     ct.create_trail(Name="org-trail", S3BucketName="mgmt-cloudtrail-logs", IsMultiRegionTrail=True)
     ct.put_event_selectors(TrailName="org-trail", EventSelectors=[{
         "ReadWriteType": "All", "IncludeManagementEvents": True,
         "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])
     ct.start_logging(Name="org-trail")
-    mgmt_rec["trails"] = [{"name": "org-trail", "region": "us-east-1", "s3_data_events": True, "multi_region": True}]
+    bucket(mgmt_rec, "mgmt-break-glass", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           tags={"purpose": "break-glass credentials", "data-classification": "critical", "owner": "security-team"})
+    mgmt_rec["trails"] = [{"name": "org-trail", "region": "us-east-1", "s3_data_events": True, "multi_region": True,
+                           "write": True, "read": True, "s3_bucket": "mgmt-cloudtrail-logs"}]
     analyzer(mgmt_rec, "org-analyzer", "ORGANIZATION")
+    storage_lens(mgmt_rec, "default-account-dashboard", enabled=True)
 
     # -- prod: account BPA explicitly off, a public website, a legacy ACL, a good data lake
     bucket(prod, "prod-public-website", "us-east-1", bpa=BPA_OFF, ownership="ObjectWriter", public_policy=True,
-           tags={"app": "website", "owner": HOSTILE_TAGS[0]})
+           website=True, accelerate=True, tags={"app": "website", "owner": HOSTILE_TAGS[0], "upload-scope": "global"})
     bucket(prod, "prod-legacy-acl", "eu-west-1", bpa=BPA_OFF, ownership="ObjectWriter", public_acl=True,
            versioning="Suspended", tags={"app": "legacy", "note": HOSTILE_TAGS[1]})
     bucket(prod, "prod-access-logs-eu", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
@@ -385,30 +459,60 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(prod, "prod-data-lake", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            kms_key=kms_key(prod, "eu-west-1"), bucket_key=True, versioning="Enabled", mfa_delete=True,
            tls="full", logging_target="prod-access-logs-eu", lifecycle="abort",
-           replicate_to=("prod-data-lake-replica", replication_role), intelligent_tiering=True,
-           inventory="prod-access-logs-eu", tags={"app": "data-lake", "data-classification": "critical"})
+           replicate_to=("prod-data-lake-replica", replication_role), rtc=True, intelligent_tiering=True,
+           inventory="prod-access-logs-eu", notify=True, deny_sse_c=True,
+           tags={"app": "data-lake", "data-classification": "critical", "owner": "data-platform"})
+    bucket(prod, "prod-partner-share", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
+           loose_org_id=True, tls="version", lifecycle="abort", replicate_to=("prod-data-lake-replica", replication_role),
+           tags={"app": "partner-share"})
     bucket(prod, "prod-org-shared", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            kms_key=kms_key(prod, "us-east-1"), bucket_key=True, versioning="Enabled", org_id=org_id, tls="full",
-           lifecycle="abort", tags={"app": "shared"})
+           lifecycle="abort", grant_to=[(dev["id"], ["s3:GetObject"])], tags={"app": "shared"})
+    bucket(prod, "prod-vendor-drop", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
+           lifecycle="abort", tls="full", grant_to=[(OUTSIDE_ACCOUNT, ["s3:PutObject", "s3:PutObjectAcl"])],
+           tags={"app": "vendor-exchange", "owner": "partnerships", "data-classification": "confidential"})
     s3c = sessions[prod["id"]].client("s3control", "us-east-1")
     s3c.create_access_point(AccountId=prod["id"], Name="prod-shared-ap", Bucket="prod-org-shared",
-                            PublicAccessBlockConfiguration=BPA_ON)
+                            PublicAccessBlockConfiguration=BPA_ON, VpcConfiguration={"VpcId": "vpc-0scenario"})
     s3c.put_access_point_policy(AccountId=prod["id"], Name="prod-shared-ap", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{prod['id']}:root"},
         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:us-east-1:{prod['id']}:accesspoint/prod-shared-ap/object/*"}]}))
-    prod["access_points"] = [{"name": "prod-shared-ap", "bucket": "prod-org-shared", "region": "us-east-1", "public_policy": False}]
+    prod["access_points"] = [{"name": "prod-shared-ap", "bucket": "prod-org-shared", "region": "us-east-1",
+                              "public_policy": False, "bpa_on": True, "vpc": True}]
     ct_prod = sessions[prod["id"]].client("cloudtrail")
     ct_prod.create_trail(Name="prod-management-events", S3BucketName="prod-org-shared")
-    prod["trails"] = [{"name": "prod-management-events", "region": "us-east-1", "s3_data_events": False, "multi_region": False}]
+    prod["trails"] = [{"name": "prod-management-events", "region": "us-east-1", "s3_data_events": False, "multi_region": False,
+                       "write": False, "read": False, "s3_bucket": "prod-org-shared"}]
+    storage_lens(prod, "default-account-dashboard", enabled=False)
     prod_analyzer = analyzer(prod, "prod-analyzer")
     findings.append({"analyzer_arn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
                      "id": add_finding(endpoint, {"analyzerArn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
                                                   "isPublic": True, "status": "ACTIVE"})})
 
     # -- dev: no account BPA at all, no analyzer, weak buckets
-    bucket(dev, "dev-scratch", "ap-southeast-2", bpa=None, ownership="ObjectWriter")
+    bucket(dev, "dev-scratch", "ap-southeast-2", bpa=None, ownership="ObjectWriter", authenticated_acl=True,
+           no_encryption=True)
     bucket(dev, "dev-ci-artifacts", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerPreferred",
-           versioning="Enabled", lifecycle="expire", tls="objects", tags={"team": "ci"})
+           versioning="Enabled", lifecycle="expire", tls="objects", logging_target="dev-ci-artifacts",
+           log_delivery_for=["dev-ci-artifacts"],
+           tags={"team": "ci", "upload-scope": "global"})
+    bucket(dev, "dev.static.example", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           tags={"owner": "web-team", "data-classification": "public"})
+    bucket(dev, "dev-trail-logs", "us-east-1", bpa=None, ownership="ObjectWriter", public_policy=True,
+           public_write=True)
+    ct_dev = sessions[dev["id"]].client("cloudtrail")
+    ct_dev.create_trail(Name="dev-trail", S3BucketName="dev-trail-logs")
+    dev["trails"] = [{"name": "dev-trail", "region": "us-east-1", "s3_data_events": False, "multi_region": False,
+                      "write": False, "read": False, "s3_bucket": "dev-trail-logs"}]
+    s3c_dev = sessions[dev["id"]].client("s3control", "us-east-1")
+    s3c_dev.create_access_point(AccountId=dev["id"], Name="dev-open-ap", Bucket="dev-ci-artifacts",
+                                PublicAccessBlockConfiguration=BPA_OFF)
+    s3c_dev.put_access_point_policy(AccountId=dev["id"], Name="dev-open-ap", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:us-east-1:{dev['id']}:accesspoint/dev-open-ap/object/*"}]}))
+    dev["access_points"] = [{"name": "dev-open-ap", "bucket": "dev-ci-artifacts", "region": "us-east-1",
+                             "public_policy": True, "bpa_on": False, "vpc": False}]
+    mrap(dev, "dev-global", ["dev-ci-artifacts"], BPA_OFF)
 
     # -- security: object lock archive logging to its own log bucket
     bucket(sec, "security-access-logs", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
@@ -416,6 +520,20 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(sec, "security-findings-archive", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            kms_key=kms_key(sec, "eu-west-1"), bucket_key=True, object_lock="COMPLIANCE", tls="full",
            logging_target="security-access-logs", lifecycle="abort", tags={"data-classification": "critical"})
+    bucket(sec, "security-lock-no-retention", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           object_lock="GOVERNANCE", object_lock_retention=False, tls="full",
+           tags={"owner": "security-team", "data-classification": "internal"})
+    ct_sec = sessions[sec["id"]].client("cloudtrail", "eu-west-1")
+    ct_sec.create_trail(Name="security-reads", S3BucketName="security-findings-archive", IsMultiRegionTrail=True)
+    ct_sec.put_event_selectors(TrailName="security-reads", AdvancedEventSelectors=[{"Name": "S3 reads", "FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Data"]},
+        {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+        {"Field": "readOnly", "Equals": ["true"]}]}])
+    sec["trails"] = [{"name": "security-reads", "region": "eu-west-1", "s3_data_events": True, "multi_region": True,
+                      "write": False, "read": True, "s3_bucket": "security-findings-archive"}]
+    mrap(sec, "security-global", ["security-access-logs"], BPA_ON)
+    bucket(sec, "security-evidence", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
+           mfa_delete=True, tls="full", tags={"data-classification": "critical", "owner": "incident-response"})
     analyzer(sec, "security-analyzer")
     analyzer(sec, "security-analyzer-eu", region="eu-west-1")
 
