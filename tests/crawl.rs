@@ -100,7 +100,10 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
         "bucket-acls-enabled",
     );
     fail_if(!versioned, "bucket-versioning-disabled");
-    fail_if(config["encryption"].is_null(), "bucket-default-encryption-missing");
+    fail_if(
+        config["encryption"].is_null(),
+        "bucket-default-encryption-missing",
+    );
     fail_if(!flag("kms"), "bucket-default-encryption-not-kms");
     fail_if(
         flag("kms") && !flag("bucket_key"),
@@ -165,9 +168,11 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
     );
     let grants = config["grants_to"].as_array().unwrap();
     fail_if(
-        grants
-            .iter()
-            .any(|g| !world.organization_accounts.contains(g["account"].as_str().unwrap())),
+        grants.iter().any(|g| {
+            !world
+                .organization_accounts
+                .contains(g["account"].as_str().unwrap())
+        }),
         "bucket-policy-grants-external-access",
     );
     fail_if(
@@ -387,8 +392,43 @@ fn the_organization_is_crawled_and_every_bucket_gets_the_findings_its_configurat
         let actual = findings.get(id).cloned().unwrap_or_default();
         assert_eq!(actual, expected, "{id}: {account}");
     }
+    // Findings say what exactly fails: AWS's verdict next to s3audit's, the access point.
+    let detail = |rule: &str, resource: &str| -> String {
+        results["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule_id"] == rule && f["resource"]["name"] == resource)
+            .and_then(|f| f["detail"].as_str())
+            .unwrap_or_else(|| panic!("no detail for {rule} on {resource}"))
+            .to_string()
+    };
+    let disagreement = detail(
+        "bucket-public-verdict-differs-from-aws",
+        "prod-partner-share",
+    );
+    assert!(
+        disagreement.contains("AWS reports the policy as not public")
+            && disagreement.contains("AnyOrgRead"),
+        "{disagreement}"
+    );
+    let dev = scenario["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "dev-sandbox")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap();
+    assert!(
+        detail("account-access-point-public-access-block-disabled", dev)
+            .contains("dev-open-ap (us-east-1)")
+    );
     // Every account section of every entered account was read.
-    for account in accounts.values().filter(|a| a["access"]["status"] != "failed") {
+    for account in accounts
+        .values()
+        .filter(|a| a["access"]["status"] != "failed")
+    {
         for (section, value) in account.as_object().unwrap() {
             if let Some(state) = value.get("state") {
                 assert!(

@@ -152,6 +152,9 @@ pub struct Finding {
     pub resource: ResourceRef,
     /// Stable identity of (rule, partition, account, resource), for alerts and diffs.
     pub fingerprint: String,
+    /// What exactly fails on this resource (the rule's `detail`), when the rule says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// With `--baseline`: `new` or `unchanged`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<baseline::BaselineState>,
@@ -219,7 +222,7 @@ impl Results {
                     summary.pass += 1;
                     counts[0] += 1;
                 }
-                Outcome::Fail => {
+                Outcome::Fail(detail) => {
                     let resource = resource();
                     let waiver = config.waiver_for(&rule.id, &resource, today);
                     let finding = Finding {
@@ -227,6 +230,7 @@ impl Results {
                         severity: rule.severity,
                         fingerprint: fingerprint(&rule.id, &snapshot.partition, &resource),
                         resource,
+                        detail: detail.clone(),
                         baseline: None,
                         waiver,
                     };

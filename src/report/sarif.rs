@@ -260,12 +260,21 @@ fn sarif_result(
         .rule_id(finding.rule_id.clone())
         .rule_index(index_in_run as i64)
         .level(result_level(finding.severity))
-        .message(text(format!(
-            "{} {}: {}",
-            r.kind.as_str(),
-            r.name,
-            rules.rules[index].message.trim()
-        )))
+        .message(text(match &finding.detail {
+            Some(detail) => format!(
+                "{} {}: {} {}",
+                r.kind.as_str(),
+                r.name,
+                rules.rules[index].message.trim(),
+                detail.trim()
+            ),
+            None => format!(
+                "{} {}: {}",
+                r.kind.as_str(),
+                r.name,
+                rules.rules[index].message.trim()
+            ),
+        }))
         .locations(vec![location(r)])
         .partial_fingerprints(fingerprints)
         .properties(properties(

@@ -65,6 +65,13 @@ pub fn rule_page(rule: &Rule, rules: &RuleSet) -> String {
         "Passes when (CEL):\n\n```\n{}\n```\n",
         rule.condition.source.trim()
     );
+    if let Some(detail) = &rule.detail {
+        let _ = writeln!(
+            md,
+            "A finding names what fails (CEL):\n\n```\n{}\n```\n",
+            detail.source.trim()
+        );
+    }
     md.push_str(
         "A section that could not be read (denied, or an error after retries) makes the \
          outcome unknown, never pass.\n\n",
@@ -186,7 +193,7 @@ pub fn coverage_markdown(rules: &RuleSet) -> String {
 }
 
 fn percent(part: usize, total: usize) -> usize {
-    if total == 0 { 0 } else { part * 100 / total }
+    (part * 100).checked_div(total).unwrap_or(0)
 }
 
 /// Every generated file: `(file name, content)`.

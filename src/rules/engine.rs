@@ -50,7 +50,8 @@ pub struct UnknownReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
-    Fail,
+    /// Failing, with the rule's `detail` when it has one.
+    Fail(Option<String>),
     NotApplicable,
     Unknown(Vec<UnknownReason>),
 }
@@ -59,7 +60,7 @@ impl Outcome {
     pub fn kind(&self) -> super::OutcomeKind {
         match self {
             Outcome::Pass => super::OutcomeKind::Pass,
-            Outcome::Fail => super::OutcomeKind::Fail,
+            Outcome::Fail(_) => super::OutcomeKind::Fail,
             Outcome::NotApplicable => super::OutcomeKind::NotApplicable,
             Outcome::Unknown(_) => super::OutcomeKind::Unknown,
         }
@@ -252,9 +253,14 @@ fn bucket_outcomes(
         .collect()
 }
 
-/// The standard CEL environment; one root shared by all threads, a child scope per resource.
+/// The standard CEL environment plus the strings extension; one root shared by all threads, a
+/// child scope per resource.
 pub(crate) fn root_context() -> Context<'static, 'static> {
-    Context::default()
+    // The strings extension adds `join`, which `detail` texts use to list what fails.
+    let mut env = cel::Env::stdlib();
+    env.add_extension(cel::extensions::strings)
+        .expect("the strings extension declares no duplicate");
+    Context::with_env(std::sync::Arc::new(env))
 }
 
 /// Evaluates one rule given a way to ask whether a required section could not be read.
@@ -283,8 +289,17 @@ pub(crate) fn evaluate_rule(
     }
     match run(&rule.condition, scope, "condition") {
         Ok(true) => Outcome::Pass,
-        Ok(false) => Outcome::Fail,
+        Ok(false) => Outcome::Fail(rule.detail.as_ref().and_then(|d| describe(d, scope))),
         Err(reason) => Outcome::Unknown(vec![reason]),
+    }
+}
+
+/// The text of a rule's `detail`; a detail that does not give a string is left out rather
+/// than failing the finding.
+fn describe(detail: &super::Expression, scope: &Context) -> Option<String> {
+    match detail.program.execute(scope) {
+        Ok(Value::String(s)) if !s.is_empty() => Some(s.to_string()),
+        _ => None,
     }
 }
 

@@ -85,6 +85,14 @@ fn run_one(rule: &Rule, example: &Example) -> Result<(), String> {
         scope.index_bucket(&account.id, bucket);
     }
     let outcome = evaluate_one(rule, &account, bucket.as_ref(), &scope);
+    if let Some(expected) = &example.detail {
+        return match &outcome {
+            Outcome::Fail(Some(detail)) if detail.contains(expected.as_str()) => Ok(()),
+            other => Err(format!(
+                "expected a failure whose detail contains {expected:?}, got {other:?}"
+            )),
+        };
+    }
     if outcome.kind() == example.expect {
         return Ok(());
     }

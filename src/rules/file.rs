@@ -96,6 +96,10 @@ pub struct RuleFile {
     pub condition: String,
     /// What a failing finding says, one sentence.
     pub message: String,
+    /// CEL, optional: a string evaluated on a failing resource that says what exactly fails
+    /// (which access points, which statements), added to the finding.
+    #[serde(default)]
+    pub detail: Option<String>,
     pub docs: RuleDocs,
     #[serde(default)]
     pub references: Vec<String>,
@@ -134,6 +138,9 @@ pub struct Example {
     /// The organization the account belongs to, for rules about grants to other accounts.
     #[serde(default)]
     pub organization: Option<ExampleOrganization>,
+    /// Text the finding's `detail` must contain (for a failing example of a rule with `detail`).
+    #[serde(default)]
+    pub detail: Option<String>,
     /// Other buckets of the same account in snapshot form (each with `name` and `region`),
     /// for facts about a bucket's logging target or replication destination.
     #[serde(default)]

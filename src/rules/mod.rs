@@ -73,6 +73,8 @@ pub struct Rule {
     pub applies_if_reads: Vec<String>,
     pub applies_if: Option<Expression>,
     pub condition: Expression,
+    /// Says what exactly fails, evaluated on failing resources only.
+    pub detail: Option<Expression>,
     pub message: String,
     pub docs: RuleDocs,
     pub references: Vec<String>,
@@ -351,6 +353,14 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
     };
     let (condition, condition_reads) = compile("condition", &raw.condition)?;
     let mut facts_read = condition_reads.facts;
+    let detail = match &raw.detail {
+        Some(text) => {
+            let (expression, reads) = compile("detail", text)?;
+            facts_read.extend(reads.facts);
+            Some(expression)
+        }
+        None => None,
+    };
     let mut applies_if_reads = Vec::new();
     let applies_if = match &raw.applies_if {
         Some(text) => {
@@ -371,6 +381,7 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
         applies_if_reads,
         applies_if,
         condition,
+        detail,
         message: raw.message,
         docs: raw.docs,
         references: raw.references,
@@ -401,7 +412,7 @@ mod tests {
             };
             for needed in needed {
                 assert!(
-                    covered.contains(&needed),
+                    covered.contains(needed),
                     "{} has no {needed:?} example",
                     rule.id
                 );
