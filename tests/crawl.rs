@@ -218,6 +218,15 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
     );
     fail_if(flag("website"), "bucket-website-hosting-enabled");
     fail_if(
+        !flag("request_metrics"),
+        "bucket-request-metrics-not-configured",
+    );
+    // No lifecycle rule of the scenario transitions objects.
+    fail_if(
+        !flag("storage_class_analysis") && !flag("intelligent_tiering"),
+        "bucket-storage-class-analysis-not-configured",
+    );
+    fail_if(
         !flag("notifications"),
         "bucket-event-notifications-disabled",
     );

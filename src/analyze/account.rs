@@ -402,6 +402,26 @@ mod tests {
     }
 
     #[test]
+    fn an_organization_wide_storage_lens_dashboard_covers_members_only() {
+        use crate::snapshot::StorageLensConfiguration;
+        let mut management = Account::all_absent("111111111111");
+        management.storage_lens = Section::present(vec![StorageLensConfiguration {
+            id: "org-dashboard".into(),
+            home_region: "us-east-1".into(),
+            is_enabled: true,
+            organization_wide: true,
+        }]);
+        let mut scope = Scope::partition("aws");
+        scope.organization_accounts = ["111111111111", "222222222222"].map(String::from).into();
+        scope.index_account(&management);
+        let mut member = Account::all_absent("222222222222");
+        member.storage_lens = Section::present(vec![]);
+        assert!(analyze_account(&member, &scope).facts.storage_lens_enabled);
+        let stranger = Account::all_absent("333333333333");
+        assert!(!analyze_account(&stranger, &scope).facts.storage_lens_enabled);
+    }
+
+    #[test]
     fn organization_trails_cover_members() {
         let mut org_trail = trail(true, Section::present(basic("All", &["arn:aws:s3"])));
         org_trail.is_organization_trail = true;

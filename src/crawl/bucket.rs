@@ -8,11 +8,11 @@ use aws_sdk_s3::Client;
 use super::classify::{required, section};
 use super::clients::AccountClients;
 use crate::snapshot::{
-    Accelerate, Acl, Bucket, CorsRule, Encryption, EncryptionRule, Grant,
+    Accelerate, Acl, AnalyticsConfiguration, Bucket, CorsRule, Encryption, EncryptionRule, Grant,
     IntelligentTieringConfiguration, InventoryConfiguration, Lifecycle, LifecycleRule, Logging,
-    NotificationTarget, Notifications, ObjectLock, OwnershipControls, PolicyStatus,
-    PublicAccessBlock, Replication, ReplicationRule, Section, Tiering, Transition, Versioning,
-    Website,
+    MetricsConfiguration, NotificationTarget, Notifications, ObjectLock, OwnershipControls,
+    PolicyStatus, PublicAccessBlock, Replication, ReplicationRule, Section, Tiering, Transition,
+    Versioning, Website,
 };
 
 /// The region a bucket lives in, from `GetBucketLocation` (empty means us-east-1, `EU` is the
@@ -58,7 +58,7 @@ pub async fn read_bucket(
         clients.call(s3.get_bucket_website().bucket(name).send()),
         clients.call(s3.get_bucket_cors().bucket(name).send()),
     );
-    let (accelerate, intelligent_tiering, inventory) = tokio::join!(
+    let (accelerate, intelligent_tiering, inventory, metrics, analytics) = tokio::join!(
         clients.call(s3.get_bucket_accelerate_configuration().bucket(name).send()),
         clients.call(
             s3.list_bucket_intelligent_tiering_configurations()
@@ -67,6 +67,12 @@ pub async fn read_bucket(
         ),
         clients.call(
             s3.list_bucket_inventory_configurations()
+                .bucket(name)
+                .send()
+        ),
+        clients.call(s3.list_bucket_metrics_configurations().bucket(name).send()),
+        clients.call(
+            s3.list_bucket_analytics_configurations()
                 .bucket(name)
                 .send()
         ),
@@ -306,6 +312,27 @@ pub async fn read_bucket(
                     frequency: c
                         .schedule()
                         .map_or_else(String::new, |s| s.frequency().as_str().to_string()),
+                })
+                .collect()
+        }),
+        metrics: section(metrics, &[], |o| {
+            o.metrics_configuration_list()
+                .iter()
+                .map(|c| MetricsConfiguration {
+                    id: c.id().to_string(),
+                    filtered: c.filter().is_some(),
+                })
+                .collect()
+        }),
+        analytics: section(analytics, &[], |o| {
+            o.analytics_configuration_list()
+                .iter()
+                .map(|c| AnalyticsConfiguration {
+                    id: c.id().to_string(),
+                    filtered: c.filter().is_some(),
+                    exports_data: c
+                        .storage_class_analysis()
+                        .is_some_and(|a| a.data_export().is_some()),
                 })
                 .collect()
         }),

@@ -41,6 +41,14 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
     ),
     ("s3control:ListAccessPoints", Some("s3:ListAccessPoints")),
     (
+        "s3:ListBucketMetricsConfigurations",
+        Some("s3:GetMetricsConfiguration"),
+    ),
+    (
+        "s3:ListBucketAnalyticsConfigurations",
+        Some("s3:GetAnalyticsConfiguration"),
+    ),
+    (
         "s3control:ListMultiRegionAccessPoints",
         Some("s3:ListMultiRegionAccessPoints"),
     ),

@@ -429,6 +429,8 @@ pub(crate) fn bucket_sections(b: &Bucket) -> Vec<(&'static str, &dyn AnySection)
         ("accelerate", &b.accelerate),
         ("intelligent_tiering", &b.intelligent_tiering),
         ("inventory", &b.inventory),
+        ("metrics", &b.metrics),
+        ("analytics", &b.analytics),
     ]
 }
 

@@ -387,6 +387,30 @@ pub struct Bucket {
     pub accelerate: Section<Accelerate>,
     pub intelligent_tiering: Section<Vec<IntelligentTieringConfiguration>>,
     pub inventory: Section<Vec<InventoryConfiguration>>,
+    /// CloudWatch request metrics configurations (`ListBucketMetricsConfigurations`).
+    #[serde(default = "Section::<Vec<MetricsConfiguration>>::not_read")]
+    pub metrics: Section<Vec<MetricsConfiguration>>,
+    /// Storage class analysis configurations (`ListBucketAnalyticsConfigurations`).
+    #[serde(default = "Section::<Vec<AnalyticsConfiguration>>::not_read")]
+    pub analytics: Section<Vec<AnalyticsConfiguration>>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfiguration {
+    pub id: String,
+    /// Limited to a prefix, tags or an access point; false for the whole bucket.
+    pub filtered: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsConfiguration {
+    pub id: String,
+    /// Limited to a prefix or tags; false for the whole bucket.
+    pub filtered: bool,
+    /// The analysis is exported as CSV to a bucket.
+    pub exports_data: bool,
 }
 
 /// The names of the bucket sections, in snapshot order. Rules name them as `bucket.<name>`.
@@ -409,6 +433,8 @@ pub const BUCKET_SECTIONS: &[&str] = &[
     "accelerate",
     "intelligent_tiering",
     "inventory",
+    "metrics",
+    "analytics",
 ];
 
 /// The names of the account sections rules can read, as `account.<name>`. The bucket list
@@ -668,6 +694,8 @@ impl Bucket {
             accelerate: state.clone().map_unreadable(),
             intelligent_tiering: state.clone().map_unreadable(),
             inventory: state.clone().map_unreadable(),
+            metrics: state.clone().map_unreadable(),
+            analytics: state.clone().map_unreadable(),
         }
     }
 

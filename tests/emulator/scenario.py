@@ -164,7 +164,7 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     (Principal * under a wildcard aws:PrincipalOrgID), deny_sse_c, tls "version"
     (s3:TlsVersion deny only), no_encryption, object_lock_retention (False: lock
     without default retention), rtc (replication time control), website,
-    accelerate, notify (an SNS topic for new objects), public_write (Principal *
+    accelerate, request_metrics, storage_class_analysis, notify (an SNS topic for new objects), public_write (Principal *
     s3:PutObject), grant_to ((account, actions) allowed to another account). Returns the configuration dict written to --out."""
     s3 = sess.client("s3", region)
     create: dict[str, Any] = {"Bucket": name}
@@ -292,6 +292,14 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
         s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
             "TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]})
 
+    if spec.get("request_metrics"):
+        s3.put_bucket_metrics_configuration(Bucket=name, Id="EntireBucket",
+                                            MetricsConfiguration={"Id": "EntireBucket"})
+
+    if spec.get("storage_class_analysis"):
+        s3.put_bucket_analytics_configuration(Bucket=name, Id="EntireBucket", AnalyticsConfiguration={
+            "Id": "EntireBucket", "StorageClassAnalysis": {}})
+
     if spec.get("tags"):
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in spec["tags"].items()]})
 
@@ -330,6 +338,8 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
         "website": bool(spec.get("website")),
         "accelerate": bool(spec.get("accelerate")),
         "notifications": bool(spec.get("notify")),
+        "request_metrics": bool(spec.get("request_metrics")),
+        "storage_class_analysis": bool(spec.get("storage_class_analysis")),
         "replication": bool(spec.get("replicate_to")),
         "replication_destination": spec["replicate_to"][0] if spec.get("replicate_to") else None,
         "is_replication_destination": bool(spec.get("is_replica")),
@@ -460,10 +470,11 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
            kms_key=kms_key(prod, "eu-west-1"), bucket_key=True, versioning="Enabled", mfa_delete=True,
            tls="full", logging_target="prod-access-logs-eu", lifecycle="abort",
            replicate_to=("prod-data-lake-replica", replication_role), rtc=True, intelligent_tiering=True,
-           inventory="prod-access-logs-eu", notify=True, deny_sse_c=True,
+           inventory="prod-access-logs-eu", notify=True, deny_sse_c=True, request_metrics=True,
            tags={"app": "data-lake", "data-classification": "critical", "owner": "data-platform"})
     bucket(prod, "prod-partner-share", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
            loose_org_id=True, tls="version", lifecycle="abort", replicate_to=("prod-data-lake-replica", replication_role),
+           storage_class_analysis=True,
            tags={"app": "partner-share"})
     bucket(prod, "prod-org-shared", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            kms_key=kms_key(prod, "us-east-1"), bucket_key=True, versioning="Enabled", org_id=org_id, tls="full",

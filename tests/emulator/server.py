@@ -181,10 +181,14 @@ def patch_s3_bucket_subresources() -> None:
        GET fell through to ListObjects (root <ListBucketResult>). We keep the
        configuration XML as sent, per bucket and id.
 
-       GetBucketRequestPayment, ListBucketMetricsConfigurations and
-       ListBucketAnalyticsConfigurations also fell through to ListObjects. We
-       answer them as AWS does for a bucket that never configured them
-       (payer BucketOwner, empty lists); Put for them is not emulated.
+       GetBucketRequestPayment also fell through to ListObjects; we answer
+       it as AWS does for a bucket that never configured it (BucketOwner).
+
+    d. Metrics and analytics configurations (?metrics, ?analytics): not
+       implemented either (the GET fell through to ListObjects). As for (c),
+       Put by id keeps the XML as sent; the List roots are
+       <ListMetricsConfigurationsResult> and
+       <ListBucketAnalyticsConfigurationResult>.
     """
     from moto.s3.responses import S3Response
 
@@ -197,10 +201,16 @@ def patch_s3_bucket_subresources() -> None:
         return self.backend.get_bucket(name)  # raises NoSuchBucket like moto does
 
     def tiering(self, name) -> dict[str, ET.Element]:
+        return stored(self, name, "intelligent-tiering")
+
+    def stored(self, name, kind) -> dict[str, ET.Element]:
+        """The configurations of one kind kept on the bucket, by id."""
         b = bucket(self, name)
-        if not hasattr(b, "s3audit_intelligent_tiering"):
-            b.s3audit_intelligent_tiering = {}
-        return b.s3audit_intelligent_tiering
+        if not hasattr(b, "s3audit_configurations"):
+            b.s3audit_configurations = {}
+        return b.s3audit_configurations.setdefault(kind, {})
+
+    listed = {"metrics": "ListMetricsConfigurationsResult", "analytics": "ListBucketAnalyticsConfigurationResult"}
 
     def get(self, bucket_name, querystring):
         if "intelligent-tiering" in querystring:
@@ -221,16 +231,15 @@ def patch_s3_bucket_subresources() -> None:
             root = ET.Element("RequestPaymentConfiguration")
             ET.SubElement(root, "Payer").text = "BucketOwner"
             return _xml_response(root)
-        if "metrics" in querystring and "id" not in querystring:
-            bucket(self, bucket_name)
-            root = ET.Element("ListMetricsConfigurationsResult")
-            ET.SubElement(root, "IsTruncated").text = "false"
-            return _xml_response(root)
-        if "analytics" in querystring and "id" not in querystring:
-            bucket(self, bucket_name)
-            root = ET.Element("ListBucketAnalyticsConfigurationResult")
-            ET.SubElement(root, "IsTruncated").text = "false"
-            return _xml_response(root)
+        for kind, root_name in listed.items():
+            if kind in querystring and "id" not in querystring:
+                self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+                configs = stored(self, bucket_name, kind)
+                root = ET.Element(root_name)
+                ET.SubElement(root, "IsTruncated").text = "false"
+                for cfg_id in sorted(configs):
+                    root.append(configs[cfg_id])
+                return _xml_response(root)
         return get_orig(self, bucket_name, querystring)
 
     def put(self, request, bucket_name, querystring):
@@ -240,6 +249,11 @@ def patch_s3_bucket_subresources() -> None:
             cfg_id = querystring.get("id", [cfg.findtext("Id")])[0]
             tiering(self, bucket_name)[cfg_id] = cfg
             return 200, {}, ""
+        for kind in listed:
+            if kind in querystring and "id" in querystring:
+                self._authenticate_and_authorize_s3_action(bucket_name=bucket_name)
+                stored(self, bucket_name, kind)[querystring["id"][0]] = _strip_ns(ET.fromstring(self.body))
+                return 204, {}, ""
         if "versioning" in querystring:
             mfa = re.search(r"<MfaDelete>(Enabled|Disabled)</MfaDelete>", self.body.decode("utf-8"))
             response = put_orig(self, request, bucket_name, querystring)
