@@ -418,7 +418,11 @@ mod tests {
         member.storage_lens = Section::present(vec![]);
         assert!(analyze_account(&member, &scope).facts.storage_lens_enabled);
         let stranger = Account::all_absent("333333333333");
-        assert!(!analyze_account(&stranger, &scope).facts.storage_lens_enabled);
+        assert!(
+            !analyze_account(&stranger, &scope)
+                .facts
+                .storage_lens_enabled
+        );
     }
 
     #[test]
