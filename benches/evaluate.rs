@@ -28,7 +28,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
         &name,
         ["us-east-1", "eu-west-1", "ap-southeast-2"][index % 3],
     );
-    let on = index % 4 != 0;
+    let on = !index.is_multiple_of(4);
     b.public_access_block = Section::present(PublicAccessBlock {
         block_public_acls: on,
         ignore_public_acls: on,
@@ -46,7 +46,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
         grantee_email: None,
         permission: "FULL_CONTROL".into(),
     }];
-    if index % 10 == 0 {
+    if index.is_multiple_of(10) {
         grants.push(Grant {
             grantee_type: "Group".into(),
             grantee_id: None,
@@ -69,14 +69,19 @@ fn bucket(account: usize, index: usize) -> Bucket {
     });
     b.encryption = Section::present(Encryption {
         rules: vec![EncryptionRule {
-            sse_algorithm: if index % 2 == 0 { "aws:kms" } else { "AES256" }.into(),
+            sse_algorithm: if index.is_multiple_of(2) {
+                "aws:kms"
+            } else {
+                "AES256"
+            }
+            .into(),
             kms_master_key_id: None,
-            bucket_key_enabled: index % 3 == 0,
+            bucket_key_enabled: index.is_multiple_of(3),
             blocked_encryption_types: Vec::new(),
         }],
     });
     b.versioning = Section::present(Versioning {
-        status: if index % 5 == 0 {
+        status: if index.is_multiple_of(5) {
             "Suspended"
         } else {
             "Enabled"
@@ -84,7 +89,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
         .into(),
         mfa_delete: "Disabled".into(),
     });
-    b.logging = if index % 7 == 0 {
+    b.logging = if index.is_multiple_of(7) {
         Section::absent()
     } else {
         Section::present(Logging {
@@ -110,7 +115,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
         "team".to_string(),
         format!("t{}", index % 17),
     )]));
-    if index % 50 == 0 {
+    if index.is_multiple_of(50) {
         b.versioning = Section::Denied(s3audit::snapshot::ReadFailure {
             code: Some("AccessDenied".into()),
             message: "Access Denied".into(),

@@ -23,6 +23,8 @@ fn all_on(bpa: &Value) -> bool {
 /// logging target, a replication destination, the trail writing to a bucket).
 struct World<'a> {
     buckets: BTreeMap<&'a str, &'a Value>,
+    /// (account, region, type) of the analyzers of entered accounts.
+    analyzers: Vec<(&'a str, &'a str, &'a str)>,
     organization_accounts: BTreeSet<&'a str>,
     /// Buckets that trails of entered accounts deliver to.
     trail_buckets: BTreeSet<&'a str>,
@@ -39,6 +41,23 @@ impl<'a> World<'a> {
                 .map(|b| (b["name"].as_str().unwrap(), b))
                 .collect(),
             organization_accounts: accounts.iter().map(|a| a["id"].as_str().unwrap()).collect(),
+            analyzers: accounts
+                .iter()
+                .filter(|a| a["assumable"] == true)
+                .flat_map(|a| {
+                    a["analyzers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(move |z| {
+                            (
+                                a["id"].as_str().unwrap(),
+                                z["region"].as_str().unwrap(),
+                                z["type"].as_str().unwrap(),
+                            )
+                        })
+                })
+                .collect(),
             trail_buckets: accounts
                 .iter()
                 .filter(|a| a["assumable"] == true)
@@ -189,6 +208,25 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
         flag("access_analyzer_finding"),
         "bucket-access-analyzer-findings-active",
     );
+    // An analyzer of the bucket's account in its region, or an organization analyzer there.
+    let covered = world
+        .analyzers
+        .iter()
+        .any(|(a, r, t)| *r == region && (*a == account || *t == "ORGANIZATION"));
+    let publicly_reachable = flag("public_read") || public_write;
+    let shared = publicly_reachable
+        || flag("public_policy")
+        || flag("public_write")
+        || flag("loose_org_policy")
+        || flag("org_restricted_policy")
+        || flag("public_acl")
+        || flag("authenticated_acl")
+        || !config["grants_to"].as_array().unwrap().is_empty();
+    let finding = flag("access_analyzer_finding");
+    fail_if(
+        covered && ((finding && !shared) || (!finding && publicly_reachable)),
+        "bucket-external-access-verdict-differs-from-access-analyzer",
+    );
     if world.trail_buckets.contains(name) {
         fail_if(
             !flag("logging"),
@@ -248,7 +286,9 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
 }
 
 /// The account rules an entered account must fail, from what the scenario set up in it.
-fn expected_account_failures(account: &Value) -> BTreeSet<&'static str> {
+/// `regions` are the regions the crawler reads regional services in: the home region and
+/// every region with one of the account's buckets.
+fn expected_account_failures(account: &Value, regions: &BTreeSet<&str>) -> BTreeSet<&'static str> {
     let list = |k: &str| account[k].as_array().cloned().unwrap_or_default();
     let mut rules = BTreeSet::new();
     let mut fail_if = |condition: bool, rule: &'static str| {
@@ -295,6 +335,20 @@ fn expected_account_failures(account: &Value) -> BTreeSet<&'static str> {
         !list("storage_lens").iter().any(|c| c["enabled"] == true),
         "account-storage-lens-not-enabled",
     );
+    let covers = |key: &str| {
+        let on: BTreeSet<&str> = account[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        regions.iter().all(|r| on.contains(r))
+    };
+    fail_if(
+        !covers("guardduty_s3_regions"),
+        "account-guardduty-s3-protection-disabled",
+    );
+    fail_if(!covers("macie_regions"), "account-macie-disabled");
     rules
 }
 
@@ -394,7 +448,15 @@ fn the_organization_is_crawled_and_every_bucket_gets_the_findings_its_configurat
             continue;
         }
         let id = account["id"].as_str().unwrap();
-        let expected: BTreeSet<String> = expected_account_failures(account)
+        let mut regions: BTreeSet<&str> = scenario["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["account"] == id)
+            .map(|b| b["region"].as_str().unwrap())
+            .collect();
+        regions.insert("us-east-1");
+        let expected: BTreeSet<String> = expected_account_failures(account, &regions)
             .into_iter()
             .map(String::from)
             .collect();

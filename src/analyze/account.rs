@@ -24,6 +24,8 @@ pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
         &["account.multi_region_access_points"],
     ),
     ("storage_lens_enabled", &["account.storage_lens"]),
+    ("guardduty_s3_protection_missing", &["account.guardduty"]),
+    ("macie_missing", &["account.macie"]),
 ];
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
@@ -42,6 +44,11 @@ pub struct AccountFacts {
     /// An enabled Storage Lens dashboard covers the account: its own, or an
     /// organization-wide one of the snapshot (management or delegated administrator account).
     pub storage_lens_enabled: bool,
+    /// Regions read (home region and bucket regions) without an enabled GuardDuty detector
+    /// whose S3 Protection is enabled.
+    pub guardduty_s3_protection_missing: Vec<String>,
+    /// Regions read where Amazon Macie is not enabled (never enabled, or paused).
+    pub macie_missing: Vec<String>,
 }
 
 /// Multi-Region trails that log S3 object-level (data) events for every bucket, as Security
@@ -74,6 +81,26 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
     };
     access_point_facts(account, &mut facts, &mut unreadable);
     multi_region_access_point_facts(account, &mut facts, &mut unreadable);
+    facts.guardduty_s3_protection_missing = account
+        .guardduty
+        .value()
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            !r.detectors
+                .iter()
+                .any(|d| d.status == "ENABLED" && d.s3_protection.as_deref() == Some("ENABLED"))
+        })
+        .map(|r| r.region.clone())
+        .collect();
+    facts.macie_missing = account
+        .macie
+        .value()
+        .into_iter()
+        .flatten()
+        .filter(|r| r.status.as_deref() != Some("ENABLED"))
+        .map(|r| r.region.clone())
+        .collect();
     facts.storage_lens_enabled = account
         .storage_lens
         .value()

@@ -41,6 +41,16 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
         &["bucket.policy", "bucket.policy_status"],
     ),
     (
+        "access_analyzer_assessment",
+        &[
+            "account.access_analyzers",
+            "bucket.policy",
+            "bucket.acl",
+            "bucket.public_access_block",
+            "account.public_access_block",
+        ],
+    ),
+    (
         "exposure",
         &[
             "bucket.public_access_block",
@@ -75,6 +85,26 @@ pub struct BucketFacts {
     pub cloudtrail: CloudTrailFacts,
     pub access_analyzer: AccessAnalyzerFacts,
     pub public_assessment: PublicAssessment,
+    pub access_analyzer_assessment: AccessAnalyzerAssessment,
+}
+
+/// IAM Access Analyzer's verdict on the bucket next to s3audit's.
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessAnalyzerAssessment {
+    /// An active external access analyzer covers the bucket; otherwise there is nothing to
+    /// compare.
+    pub covered: bool,
+    /// Access Analyzer has active external access findings on the bucket.
+    pub access_analyzer_external: bool,
+    /// s3audit: reachable by the public once Block Public Access is applied.
+    pub s3audit_public: bool,
+    /// s3audit: shared beyond the account in any way (public, a grant to another account, a
+    /// statement for everyone restricted by conditions, an ACL grant to someone else).
+    pub s3audit_shared: bool,
+    /// The two agree, or nothing covers the bucket.
+    pub agrees: bool,
+    /// Why they differ, when they do.
+    pub explanation: Option<String>,
 }
 
 /// Where the bucket's server access logs go, checked against what the snapshot holds about
@@ -293,6 +323,9 @@ pub fn analyze_bucket(
     };
     let public_assessment = public_assessment(bucket, &policy);
     let is_log_bucket = scope.trail_log_buckets.contains_key(&bucket.name);
+    let access_analyzer = access_analyzer_facts(account, bucket, scope, &mut unreadable);
+    let access_analyzer_assessment =
+        access_analyzer_assessment(&access_analyzer, &policy, &acl, &exposure);
     // Trails usually write to a bucket of their own account or of a log archive. When the
     // bucket's own account's trails could not be read, whether one writes here is not known.
     if !is_log_bucket && let Some((_, failure)) = account.trails.failure() {
@@ -326,7 +359,8 @@ pub fn analyze_bucket(
                     .cloned()
                     .unwrap_or_default(),
             },
-            access_analyzer: access_analyzer_facts(account, bucket, scope, &mut unreadable),
+            access_analyzer_assessment,
+            access_analyzer,
             public_assessment,
         },
         unreadable,
@@ -472,6 +506,61 @@ fn public_assessment(bucket: &Bucket, policy: &PolicyFacts) -> PublicAssessment 
         s3audit_public,
         aws_policy_status_public: aws,
         agrees,
+        explanation,
+    }
+}
+
+fn access_analyzer_assessment(
+    analyzer: &AccessAnalyzerFacts,
+    policy: &PolicyFacts,
+    acl: &AclFacts,
+    exposure: &Exposure,
+) -> AccessAnalyzerAssessment {
+    let external = analyzer
+        .active_findings
+        .iter()
+        .any(|f| f.finding_type != "InternalAccess");
+    let s3audit_public = exposure.public_read || exposure.public_write;
+    let s3audit_shared = s3audit_public
+        || !policy.public_statements.is_empty()
+        || !policy.restricted_statements.is_empty()
+        || !policy.cross_account.is_empty()
+        || acl.grants_to_others > 0;
+    // A grant inside the organization is external to an account analyzer and not to an
+    // organization analyzer, so only the two clear cases count as disagreement.
+    let explanation = if !analyzer.covered {
+        None
+    } else if external && !s3audit_shared {
+        Some(format!(
+            "IAM Access Analyzer reports external access ({}), but s3audit finds no public \
+             statement, no grant to another account and no ACL grant to anyone else in the \
+             bucket policy and ACL it read. The access may come from something s3audit does \
+             not read (an access point policy, a grant added after the snapshot) or from a \
+             statement s3audit misreads: review the finding in the Access Analyzer console.",
+            analyzer
+                .active_findings
+                .iter()
+                .map(|f| format!("{} {}", f.finding_type, f.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else if !external && s3audit_public {
+        Some(
+            "s3audit finds the bucket reachable by the public, but the IAM Access Analyzer \
+             analyzer covering it has no active finding on it. The finding may have been \
+             archived (by hand or by an archive rule), or the analyzer has not yet analysed a \
+             recent change: check the archived findings before trusting either verdict."
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    AccessAnalyzerAssessment {
+        covered: analyzer.covered,
+        access_analyzer_external: external,
+        s3audit_public,
+        s3audit_shared,
+        agrees: explanation.is_none(),
         explanation,
     }
 }

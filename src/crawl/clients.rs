@@ -203,6 +203,26 @@ impl AccountClients {
         aws_sdk_accessanalyzer::Client::from_conf(conf.build())
     }
 
+    pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
+        let mut conf = aws_sdk_guardduty::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.recorder.clone());
+        for interceptor in &self.extra_interceptors {
+            conf.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_guardduty::Client::from_conf(conf.build())
+    }
+
+    pub fn macie(&self, region: &str) -> aws_sdk_macie2::Client {
+        let mut conf = aws_sdk_macie2::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.recorder.clone());
+        for interceptor in &self.extra_interceptors {
+            conf.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_macie2::Client::from_conf(conf.build())
+    }
+
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))

@@ -179,6 +179,8 @@ async fn crawl_account(
         trails: data.trails,
         multi_region_access_points: data.multi_region_access_points,
         storage_lens: data.storage_lens,
+        guardduty: data.guardduty,
+        macie: data.macie,
         buckets: data.buckets,
     }
 }
@@ -204,6 +206,8 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
         trails: Section::Error(reason.clone()),
         multi_region_access_points: Section::Error(reason.clone()),
         storage_lens: Section::Error(reason.clone()),
+        guardduty: Section::Error(reason.clone()),
+        macie: Section::Error(reason.clone()),
         buckets: Section::Error(reason),
     }
 }

@@ -69,6 +69,9 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         "s3control:GetAccessPointPolicyStatus",
         Some("s3:GetAccessPointPolicyStatus"),
     ),
+    ("guardduty:ListDetectors", Some("guardduty:ListDetectors")),
+    ("guardduty:GetDetector", Some("guardduty:GetDetector")),
+    ("macie2:GetMacieSession", Some("macie2:GetMacieSession")),
     (
         "accessanalyzer:ListAnalyzers",
         Some("access-analyzer:ListAnalyzers"),

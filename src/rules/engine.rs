@@ -442,6 +442,8 @@ pub(crate) fn account_sections(a: &Account) -> Vec<(&'static str, &dyn AnySectio
         ("trails", &a.trails),
         ("multi_region_access_points", &a.multi_region_access_points),
         ("storage_lens", &a.storage_lens),
+        ("guardduty", &a.guardduty),
+        ("macie", &a.macie),
     ]
 }
 

@@ -188,6 +188,12 @@ pub struct Account {
     /// S3 Storage Lens configurations (S3 Control `ListStorageLensConfigurations`).
     #[serde(default = "Section::<Vec<StorageLensConfiguration>>::not_read")]
     pub storage_lens: Section<Vec<StorageLensConfiguration>>,
+    /// Amazon GuardDuty detectors, per region read (home region and every bucket region).
+    #[serde(default = "Section::<Vec<GuardDutyRegion>>::not_read")]
+    pub guardduty: Section<Vec<GuardDutyRegion>>,
+    /// Amazon Macie, per region read (home region and every bucket region).
+    #[serde(default = "Section::<Vec<MacieRegion>>::not_read")]
+    pub macie: Section<Vec<MacieRegion>>,
     /// `ListBuckets`: the buckets the account owns.
     pub buckets: Section<Vec<Bucket>>,
 }
@@ -258,6 +264,35 @@ pub struct MultiRegionAccessPoint {
     /// Its Block Public Access settings (fixed at creation); null when AWS gave none.
     #[serde(default)]
     pub public_access_block: Option<PublicAccessBlock>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutyRegion {
+    pub region: String,
+    /// The region's detectors (GuardDuty allows one per account and region).
+    pub detectors: Vec<GuardDutyDetector>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutyDetector {
+    pub id: String,
+    /// `ENABLED` or `DISABLED`.
+    pub status: String,
+    /// S3 Protection: the `S3_DATA_EVENTS` feature, or the older `S3Logs` data source
+    /// (`ENABLED`/`DISABLED`); null when the detector reports neither.
+    #[serde(default)]
+    pub s3_protection: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MacieRegion {
+    pub region: String,
+    /// `ENABLED` or `PAUSED`; null when Macie is not enabled in the region.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
@@ -446,6 +481,8 @@ pub const ACCOUNT_SECTIONS: &[&str] = &[
     "trails",
     "multi_region_access_points",
     "storage_lens",
+    "guardduty",
+    "macie",
 ];
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -717,6 +754,8 @@ impl Account {
             trails: Section::absent(),
             multi_region_access_points: Section::absent(),
             storage_lens: Section::absent(),
+            guardduty: Section::absent(),
+            macie: Section::absent(),
             buckets: Section::present(Vec::new()),
         }
     }

@@ -1,7 +1,11 @@
 """Changes three buckets of the default scenario, as a night between two audits would:
 
 - prod-public-website: its public bucket policy is deleted (fixes bucket-public-read and
-  bucket-policy-public; bucket-tls-not-enforced stays, there is no policy at all now);
+  bucket-policy-public; bucket-tls-not-enforced stays, there is no policy at all now). The
+  emulator's Access Analyzer does not re-analyse, so its finding on the bucket stays active:
+  s3audit now reports that Access Analyzer sees external access it cannot explain (new:
+  bucket-external-access-verdict-differs-from-access-analyzer), as it would for a stale or
+  unexplained finding on AWS;
 - prod-data-lake: server access logging is switched off (new: bucket-server-access-logging-disabled);
 - dev-ci-artifacts: versioning is suspended (new: bucket-versioning-disabled).
 
@@ -46,6 +50,7 @@ def main() -> None:
             "new": [
                 ["bucket-server-access-logging-disabled", "prod-data-lake"],
                 ["bucket-versioning-disabled", "dev-ci-artifacts"],
+                ["bucket-external-access-verdict-differs-from-access-analyzer", "prod-public-website"],
             ],
             "fixed": [
                 ["bucket-policy-public", "prod-public-website"],

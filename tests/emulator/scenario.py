@@ -430,6 +430,18 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
         account.setdefault("multi_region_access_points", []).append(
             {"name": name, "bpa_on": all(bpa.values())})
 
+    def guardduty(account: dict[str, Any], region: str, s3_as_feature: bool = True) -> None:
+        gd = sessions[account["id"]].client("guardduty", region)
+        if s3_as_feature:
+            gd.create_detector(Enable=True, Features=[{"Name": "S3_DATA_EVENTS", "Status": "ENABLED"}])
+        else:  # the older form: S3 logs as a data source
+            gd.create_detector(Enable=True, DataSources={"S3Logs": {"Enable": True}})
+        account.setdefault("guardduty_s3_regions", []).append(region)
+
+    def macie(account: dict[str, Any], region: str) -> None:
+        sessions[account["id"]].client("macie2", region).enable_macie()
+        account.setdefault("macie_regions", []).append(region)
+
     mgmt_rec, prod, dev, sec, legacy = accounts
 
     # -- management: CloudTrail with S3 data events, an organization analyzer
@@ -450,8 +462,15 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
            tags={"purpose": "break-glass credentials", "data-classification": "critical", "owner": "security-team"})
     mgmt_rec["trails"] = [{"name": "org-trail", "region": "us-east-1", "s3_data_events": True, "multi_region": True,
                            "write": True, "read": True, "s3_bucket": "mgmt-cloudtrail-logs"}]
-    analyzer(mgmt_rec, "org-analyzer", "ORGANIZATION")
+    org_analyzer = analyzer(mgmt_rec, "org-analyzer", "ORGANIZATION")
+    # A finding on a bucket whose policy and ACL grant nothing outside the account: the kind of
+    # disagreement with Access Analyzer that s3audit reports.
+    findings.append({"analyzer_arn": org_analyzer, "resource": "arn:aws:s3:::mgmt-access-logs",
+                     "id": add_finding(endpoint, {"analyzerArn": org_analyzer, "resource": "arn:aws:s3:::mgmt-access-logs",
+                                                  "isPublic": False, "status": "ACTIVE"})})
     storage_lens(mgmt_rec, "default-account-dashboard", enabled=True)
+    guardduty(mgmt_rec, "us-east-1")
+    macie(mgmt_rec, "us-east-1")
 
     # -- prod: account BPA explicitly off, a public website, a legacy ACL, a good data lake
     bucket(prod, "prod-public-website", "us-east-1", bpa=BPA_OFF, ownership="ObjectWriter", public_policy=True,
@@ -495,6 +514,7 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     prod["trails"] = [{"name": "prod-management-events", "region": "us-east-1", "s3_data_events": False, "multi_region": False,
                        "write": False, "read": False, "s3_bucket": "prod-org-shared"}]
     storage_lens(prod, "default-account-dashboard", enabled=False)
+    guardduty(prod, "us-east-1")  # not in eu-west-1 or ap-southeast-2, where prod also has buckets
     prod_analyzer = analyzer(prod, "prod-analyzer")
     findings.append({"analyzer_arn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
                      "id": add_finding(endpoint, {"analyzerArn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
@@ -547,10 +567,21 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
            mfa_delete=True, tls="full", tags={"data-classification": "critical", "owner": "incident-response"})
     analyzer(sec, "security-analyzer")
     analyzer(sec, "security-analyzer-eu", region="eu-west-1")
+    guardduty(sec, "us-east-1")
+    guardduty(sec, "eu-west-1", s3_as_feature=False)
+    macie(sec, "us-east-1")
+    macie(sec, "eu-west-1")
 
     # -- legacy-vendor: a bucket the auditor will never see
     bucket(legacy, "legacy-vendor-exports", "us-east-1", bpa=None, ownership="ObjectWriter", public_policy=True)
     analyzer(legacy, "legacy-analyzer")
+
+    # -- Macie: the emulator starts with Macie enabled in every account and region (AWS starts
+    # with it off), so switch it off wherever the scenario did not enable it.
+    for a in accounts:
+        for region in REGIONS:
+            if region not in a.get("macie_regions", []):
+                sessions[a["id"]].client("macie2", region).disable_macie()
 
     # -- account-level Block Public Access, last so it cannot refuse the public setups above
     account_bpa = {mgmt_account: BPA_ON, prod["id"]: BPA_OFF, dev["id"]: None, sec["id"]: BPA_ON, legacy["id"]: BPA_ON}

@@ -313,6 +313,26 @@ def _trust_allows(doc: dict[str, Any], caller_account: str, external_id: str | N
     return False
 
 
+def patch_macie_timestamps() -> None:
+    """AWS writes Macie's timestamps in RFC 3339 with an offset
+    (`2026-01-01T00:00:00Z`); moto's GetMacieSession writes Python's
+    isoformat() of a naive datetime, without one, which the Rust SDK refuses
+    ("failed to parse timestamp"). Add the `Z`."""
+    from moto.macie2.responses import MacieResponse
+
+    get_orig = MacieResponse.get_macie_session
+
+    def get_macie_session(self):
+        session = json.loads(get_orig(self))
+        for key in ("createdAt", "updatedAt"):
+            value = session.get(key)
+            if isinstance(value, str) and not re.search(r"(Z|[+-]\d\d:\d\d)$", value):
+                session[key] = value + "Z"
+        return json.dumps(session)
+
+    MacieResponse.get_macie_session = get_macie_session
+
+
 def patch_sts_assume_role() -> None:
     """AWS refuses AssumeRole (403 AccessDenied, "User: ... is not
     authorized to perform: sts:AssumeRole on resource: ...") when the role
@@ -566,6 +586,7 @@ def apply_patches() -> None:
     patch_access_point_policy_status()
     patch_s3_bucket_subresources()
     patch_sts_assume_role()
+    patch_macie_timestamps()
 
 
 def stdin_is_pipe() -> bool:
