@@ -117,6 +117,20 @@ impl AssumeRoleFailure {
 }
 
 /// The clients of one account, with S3 clients per region created on first use.
+/// A client of one SDK for one region, built from the account's configuration, with the
+/// recorder and any extra interceptors (the SDKs share no builder trait, hence a macro).
+macro_rules! regional_client {
+    ($sdk:ident, $clients:expr, $region:expr) => {{
+        let mut conf = $sdk::config::Builder::from(&$clients.config)
+            .region(Region::new($region.to_string()))
+            .interceptor($clients.recorder.clone());
+        for interceptor in &$clients.extra_interceptors {
+            conf.push_interceptor(interceptor.clone());
+        }
+        $sdk::Client::from_conf(conf.build())
+    }};
+}
+
 pub struct AccountClients {
     pub config: SdkConfig,
     pub recorder: Recorder,
@@ -194,43 +208,19 @@ impl AccountClients {
     }
 
     pub fn access_analyzer(&self, region: &str) -> aws_sdk_accessanalyzer::Client {
-        let mut conf = aws_sdk_accessanalyzer::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.recorder.clone());
-        for interceptor in &self.extra_interceptors {
-            conf.push_interceptor(interceptor.clone());
-        }
-        aws_sdk_accessanalyzer::Client::from_conf(conf.build())
+        regional_client!(aws_sdk_accessanalyzer, self, region)
     }
 
     pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
-        let mut conf = aws_sdk_guardduty::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.recorder.clone());
-        for interceptor in &self.extra_interceptors {
-            conf.push_interceptor(interceptor.clone());
-        }
-        aws_sdk_guardduty::Client::from_conf(conf.build())
+        regional_client!(aws_sdk_guardduty, self, region)
     }
 
     pub fn macie(&self, region: &str) -> aws_sdk_macie2::Client {
-        let mut conf = aws_sdk_macie2::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.recorder.clone());
-        for interceptor in &self.extra_interceptors {
-            conf.push_interceptor(interceptor.clone());
-        }
-        aws_sdk_macie2::Client::from_conf(conf.build())
+        regional_client!(aws_sdk_macie2, self, region)
     }
 
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
-        let mut conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .interceptor(self.recorder.clone());
-        for interceptor in &self.extra_interceptors {
-            conf.push_interceptor(interceptor.clone());
-        }
-        aws_sdk_cloudtrail::Client::from_conf(conf.build())
+        regional_client!(aws_sdk_cloudtrail, self, region)
     }
 }
 
