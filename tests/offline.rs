@@ -103,6 +103,14 @@ fn the_example_snapshot_gives_findings_and_valid_reports() {
         .flat_map(|r| r["results"].as_array().unwrap())
         .collect();
     assert_eq!(sarif_results.len(), findings.len());
+    // Each SARIF rule's help is the rule's generated documentation page, word for word.
+    for run in runs {
+        for descriptor in run["tool"]["driver"]["rules"].as_array().unwrap() {
+            let id = descriptor["id"].as_str().unwrap();
+            let page = std::fs::read_to_string(repo(&format!("docs/rules/{id}.md"))).unwrap();
+            assert_eq!(descriptor["help"]["markdown"], page.as_str(), "{id}");
+        }
+    }
     for result in sarif_results {
         let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             .as_str()
