@@ -129,6 +129,7 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
         "bucket-kms-bucket-key-disabled",
     );
     fail_if(!flag("sse_c_denied"), "bucket-sse-c-uploads-allowed");
+    fail_if(config["kms_key"] == "aws/s3", "bucket-kms-key-aws-managed");
     fail_if(!flag("logging"), "bucket-server-access-logging-disabled");
     if let Some(target) = config["logging_target"].as_str() {
         let target_bucket = world.buckets[target];

@@ -156,7 +156,8 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     """Create one bucket as `spec` says. Keys (all optional, defaults = the
     bad/absent choice): bpa (dict|None), ownership, public_acl, public_policy,
     org_id (Principal * limited by aws:PrincipalOrgID), tls ("full"|"objects"|
-    None), log_delivery_for (sources), kms_key (ARN; else AES256), bucket_key,
+    None), log_delivery_for (sources), kms_key (ARN, or "aws/s3" for SSE-KMS with the
+    AWS managed key; else AES256), bucket_key,
     versioning ("Enabled"|"Suspended"|None), mfa_delete, logging_target,
     lifecycle ("abort"|"expire"|None), object_lock ("GOVERNANCE"|
     "COMPLIANCE"|None), replicate_to ((bucket, role arn)), intelligent_tiering,
@@ -222,7 +223,10 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     if statements:
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
 
-    if spec.get("kms_key"):
+    if spec.get("kms_key") == "aws/s3":  # SSE-KMS with no key named: the AWS managed key
+        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
+                "BucketKeyEnabled": bool(spec.get("bucket_key"))}
+    elif spec.get("kms_key"):
         rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": spec["kms_key"]},
                 "BucketKeyEnabled": bool(spec.get("bucket_key"))}
     else:
@@ -552,7 +556,7 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
            kms_key=kms_key(sec, "eu-west-1"), bucket_key=True, object_lock="COMPLIANCE", tls="full",
            logging_target="security-access-logs", lifecycle="abort", tags={"data-classification": "critical"})
     bucket(sec, "security-lock-no-retention", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
-           object_lock="GOVERNANCE", object_lock_retention=False, tls="full",
+           object_lock="GOVERNANCE", object_lock_retention=False, tls="full", kms_key="aws/s3", bucket_key=True,
            tags={"owner": "security-team", "data-classification": "internal"})
     ct_sec = sessions[sec["id"]].client("cloudtrail", "eu-west-1")
     ct_sec.create_trail(Name="security-reads", S3BucketName="security-findings-archive", IsMultiRegionTrail=True)
