@@ -289,7 +289,11 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
 /// The account rules an entered account must fail, from what the scenario set up in it.
 /// `regions` are the regions the crawler reads regional services in: the home region and
 /// every region with one of the account's buckets.
-fn expected_account_failures(account: &Value, regions: &BTreeSet<&str>) -> BTreeSet<&'static str> {
+fn expected_account_failures(
+    account: &Value,
+    regions: &BTreeSet<&str>,
+    buckets: &BTreeSet<&str>,
+) -> BTreeSet<&'static str> {
     let list = |k: &str| account[k].as_array().cloned().unwrap_or_default();
     let mut rules = BTreeSet::new();
     let mut fail_if = |condition: bool, rule: &'static str| {
@@ -350,6 +354,12 @@ fn expected_account_failures(account: &Value, regions: &BTreeSet<&str>) -> BTree
         "account-guardduty-s3-protection-disabled",
     );
     fail_if(!covers("macie_regions"), "account-macie-disabled");
+    fail_if(
+        list("cloudfront_origins")
+            .iter()
+            .any(|o| !buckets.contains(o["bucket"].as_str().unwrap())),
+        "account-cloudfront-origin-bucket-missing",
+    );
     rules
 }
 
@@ -457,7 +467,8 @@ fn the_organization_is_crawled_and_every_bucket_gets_the_findings_its_configurat
             .map(|b| b["region"].as_str().unwrap())
             .collect();
         regions.insert("us-east-1");
-        let expected: BTreeSet<String> = expected_account_failures(account, &regions)
+        let all_buckets: BTreeSet<&str> = world.buckets.keys().copied().collect();
+        let expected: BTreeSet<String> = expected_account_failures(account, &regions, &all_buckets)
             .into_iter()
             .map(String::from)
             .collect();

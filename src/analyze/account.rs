@@ -26,6 +26,10 @@ pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("storage_lens_enabled", &["account.storage_lens"]),
     ("guardduty_s3_protection_missing", &["account.guardduty"]),
     ("macie_missing", &["account.macie"]),
+    (
+        "cloudfront_origins_without_bucket",
+        &["account.cloudfront_distributions"],
+    ),
 ];
 
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
@@ -49,6 +53,9 @@ pub struct AccountFacts {
     pub guardduty_s3_protection_missing: Vec<String>,
     /// Regions read where Amazon Macie is not enabled (never enabled, or paused).
     pub macie_missing: Vec<String>,
+    /// CloudFront origins (`distribution id: bucket`) that name an S3 bucket that does not
+    /// exist: whoever creates a bucket of that name serves content through the distribution.
+    pub cloudfront_origins_without_bucket: Vec<String>,
 }
 
 /// Multi-Region trails that log S3 object-level (data) events for every bucket, as Security
@@ -101,6 +108,43 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
         .filter(|r| r.status.as_deref() != Some("ENABLED"))
         .map(|r| r.region.clone())
         .collect();
+    let mut unchecked = None;
+    for distribution in account
+        .cloudfront_distributions
+        .value()
+        .into_iter()
+        .flatten()
+    {
+        for origin in &distribution.origins {
+            let Some(bucket) = &origin.s3_bucket else {
+                continue;
+            };
+            match origin.s3_bucket_exists {
+                Some(false) => facts
+                    .cloudfront_origins_without_bucket
+                    .push(format!("{}: {bucket}", distribution.id)),
+                Some(true) => {}
+                None => unchecked = Some((distribution.id.clone(), bucket.clone(), origin)),
+            }
+        }
+    }
+    if let Some((id, bucket, origin)) = unchecked
+        && facts.cloudfront_origins_without_bucket.is_empty()
+    {
+        unreadable.push((
+            "facts.cloudfront_origins_without_bucket",
+            ReadFailure {
+                code: None,
+                message: format!(
+                    "whether bucket {bucket} of distribution {id} exists could not be checked: {}",
+                    origin
+                        .s3_bucket_check_error
+                        .as_deref()
+                        .unwrap_or("no answer")
+                ),
+            },
+        ));
+    }
     facts.storage_lens_enabled = account
         .storage_lens
         .value()

@@ -9,9 +9,9 @@ use super::clients::AccountClients;
 use super::progress::Progress;
 use crate::snapshot::{
     AccessPoint, AdvancedEventSelector, AdvancedFieldSelector, Analyzer, AnalyzerFinding, Bucket,
-    DataResource, EventSelector, EventSelectors, GuardDutyDetector, GuardDutyRegion, MacieRegion,
-    MultiRegionAccessPoint, PolicyStatus, PublicAccessBlock, ReadFailure, Section,
-    StorageLensConfiguration, Trail,
+    CloudFrontDistribution, CloudFrontOrigin, DataResource, EventSelector, EventSelectors,
+    GuardDutyDetector, GuardDutyRegion, MacieRegion, MultiRegionAccessPoint, PolicyStatus,
+    PublicAccessBlock, ReadFailure, Section, StorageLensConfiguration, Trail,
 };
 
 /// Account-level sections plus the buckets.
@@ -24,6 +24,7 @@ pub struct AccountData {
     pub storage_lens: Section<Vec<StorageLensConfiguration>>,
     pub guardduty: Section<Vec<GuardDutyRegion>>,
     pub macie: Section<Vec<MacieRegion>>,
+    pub cloudfront_distributions: Section<Vec<CloudFrontDistribution>>,
     pub buckets: Section<Vec<Bucket>>,
 }
 
@@ -34,11 +35,19 @@ pub async fn read_account(
     progress: &Progress,
 ) -> AccountData {
     let s3control = clients.s3control(&clients.home_region());
-    let (public_access_block, trails, multi_region_access_points, storage_lens, listing) = tokio::join!(
+    let (
+        public_access_block,
+        trails,
+        multi_region_access_points,
+        storage_lens,
+        cloudfront_distributions,
+        listing,
+    ) = tokio::join!(
         read_account_public_access_block(clients, &s3control, account_id),
         read_trails(clients),
         read_multi_region_access_points(clients, account_id),
         read_storage_lens(clients, &s3control, account_id),
+        read_cloudfront(clients),
         list_buckets(clients),
     );
     let buckets = match listing {
@@ -90,7 +99,92 @@ pub async fn read_account(
         storage_lens,
         guardduty,
         macie,
+        cloudfront_distributions,
         buckets,
+    }
+}
+
+async fn read_cloudfront(clients: &AccountClients) -> Section<Vec<CloudFrontDistribution>> {
+    let client = clients.cloudfront();
+    let mut distributions = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = match clients
+            .call(
+                client
+                    .list_distributions()
+                    .set_marker(marker.clone())
+                    .send(),
+            )
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => return classify(&e, &[]).into_section(),
+        };
+        let Some(list) = page.distribution_list() else {
+            break;
+        };
+        for d in list.items() {
+            let mut origins = Vec::new();
+            for o in d.origins().map(|o| o.items()).unwrap_or_default() {
+                let s3_bucket = s3_bucket_of_origin(o.domain_name());
+                let (exists, error) = match &s3_bucket {
+                    Some(bucket) => bucket_exists(clients, bucket).await,
+                    None => (None, None),
+                };
+                origins.push(CloudFrontOrigin {
+                    id: o.id().to_string(),
+                    domain_name: o.domain_name().to_string(),
+                    s3_bucket,
+                    s3_bucket_exists: exists,
+                    s3_bucket_check_error: error,
+                });
+            }
+            distributions.push(CloudFrontDistribution {
+                id: d.id().to_string(),
+                domain_name: d.domain_name().to_string(),
+                enabled: d.enabled(),
+                origins,
+            });
+        }
+        marker = list
+            .next_marker()
+            .filter(|m| !m.is_empty() && list.is_truncated())
+            .map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    Section::present(distributions)
+}
+
+/// The bucket an origin domain names: `b.s3.amazonaws.com`, `b.s3.eu-west-1.amazonaws.com`,
+/// `b.s3-eu-west-1.amazonaws.com`, or a website endpoint (`b.s3-website-us-east-1...`,
+/// `b.s3-website.eu-west-1...`), also under `amazonaws.com.cn`.
+pub(super) fn s3_bucket_of_origin(domain: &str) -> Option<String> {
+    let domain = domain.to_ascii_lowercase();
+    let host = domain
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| domain.strip_suffix(".amazonaws.com.cn"))?;
+    // The bucket is everything before the first label that starts the S3 endpoint.
+    let labels: Vec<&str> = host.split('.').collect();
+    let endpoint = labels
+        .iter()
+        .position(|l| *l == "s3" || l.starts_with("s3-") || *l == "s3-website")?;
+    (endpoint > 0).then(|| labels[..endpoint].join("."))
+}
+
+/// Whether a bucket exists: `HeadBucket` answers 404 when it does not; any other answer
+/// (200, 301 to another region, 403 for someone else's bucket) means it does.
+async fn bucket_exists(clients: &AccountClients, bucket: &str) -> (Option<bool>, Option<String>) {
+    let s3 = clients.s3(&clients.home_region()).await;
+    match clients.call(s3.head_bucket().bucket(bucket).send()).await {
+        Ok(_) => (Some(true), None),
+        Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => (Some(false), None),
+            Some(301 | 400 | 403) => (Some(true), None),
+            _ => (None, Some(e.to_string())),
+        },
     }
 }
 
@@ -702,4 +796,37 @@ async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
         });
     }
     Section::present(trails)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::s3_bucket_of_origin;
+
+    #[test]
+    fn origin_domains_name_their_buckets() {
+        let bucket = |d: &str| s3_bucket_of_origin(d);
+        assert_eq!(bucket("assets.s3.amazonaws.com").as_deref(), Some("assets"));
+        assert_eq!(
+            bucket("my.assets.s3.eu-west-1.amazonaws.com").as_deref(),
+            Some("my.assets")
+        );
+        assert_eq!(
+            bucket("assets.s3-eu-west-1.amazonaws.com").as_deref(),
+            Some("assets")
+        );
+        assert_eq!(
+            bucket("site.s3-website-us-east-1.amazonaws.com").as_deref(),
+            Some("site")
+        );
+        assert_eq!(
+            bucket("site.s3-website.eu-west-1.amazonaws.com").as_deref(),
+            Some("site")
+        );
+        assert_eq!(
+            bucket("cn-assets.s3.cn-north-1.amazonaws.com.cn").as_deref(),
+            Some("cn-assets")
+        );
+        assert_eq!(bucket("api.example.com"), None);
+        assert_eq!(bucket("elb-123.us-east-1.elb.amazonaws.com"), None);
+    }
 }

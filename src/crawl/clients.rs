@@ -219,6 +219,11 @@ impl AccountClients {
         regional_client!(aws_sdk_macie2, self, region)
     }
 
+    /// CloudFront is global; its API is served from us-east-1.
+    pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        regional_client!(aws_sdk_cloudfront, self, "us-east-1")
+    }
+
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         regional_client!(aws_sdk_cloudtrail, self, region)
     }

@@ -181,6 +181,7 @@ async fn crawl_account(
         storage_lens: data.storage_lens,
         guardduty: data.guardduty,
         macie: data.macie,
+        cloudfront_distributions: data.cloudfront_distributions,
         buckets: data.buckets,
     }
 }
@@ -208,6 +209,7 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
         storage_lens: Section::Error(reason.clone()),
         guardduty: Section::Error(reason.clone()),
         macie: Section::Error(reason.clone()),
+        cloudfront_distributions: Section::Error(reason.clone()),
         buckets: Section::Error(reason),
     }
 }

@@ -69,6 +69,11 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         "s3control:GetAccessPointPolicyStatus",
         Some("s3:GetAccessPointPolicyStatus"),
     ),
+    (
+        "cloudfront:ListDistributions",
+        Some("cloudfront:ListDistributions"),
+    ),
+    ("s3:HeadBucket", Some("s3:ListBucket")),
     ("guardduty:ListDetectors", Some("guardduty:ListDetectors")),
     ("guardduty:GetDetector", Some("guardduty:GetDetector")),
     ("macie2:GetMacieSession", Some("macie2:GetMacieSession")),

@@ -444,6 +444,7 @@ pub(crate) fn account_sections(a: &Account) -> Vec<(&'static str, &dyn AnySectio
         ("storage_lens", &a.storage_lens),
         ("guardduty", &a.guardduty),
         ("macie", &a.macie),
+        ("cloudfront_distributions", &a.cloudfront_distributions),
     ]
 }
 

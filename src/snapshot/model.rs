@@ -194,6 +194,9 @@ pub struct Account {
     /// Amazon Macie, per region read (home region and every bucket region).
     #[serde(default = "Section::<Vec<MacieRegion>>::not_read")]
     pub macie: Section<Vec<MacieRegion>>,
+    /// CloudFront distributions of the account and their origins (`ListDistributions`).
+    #[serde(default = "Section::<Vec<CloudFrontDistribution>>::not_read")]
+    pub cloudfront_distributions: Section<Vec<CloudFrontDistribution>>,
     /// `ListBuckets`: the buckets the account owns.
     pub buckets: Section<Vec<Bucket>>,
 }
@@ -284,6 +287,34 @@ pub struct GuardDutyDetector {
     /// (`ENABLED`/`DISABLED`); null when the detector reports neither.
     #[serde(default)]
     pub s3_protection: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudFrontDistribution {
+    pub id: String,
+    /// `d111111abcdef8.cloudfront.net`.
+    pub domain_name: String,
+    pub enabled: bool,
+    pub origins: Vec<CloudFrontOrigin>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudFrontOrigin {
+    pub id: String,
+    pub domain_name: String,
+    /// The S3 bucket the origin's domain names (REST or website endpoint); null for other
+    /// origins.
+    #[serde(default)]
+    pub s3_bucket: Option<String>,
+    /// Whether that bucket exists (`HeadBucket`: 404 means it does not, and anyone could
+    /// create it); null when not an S3 origin or when the check failed.
+    #[serde(default)]
+    pub s3_bucket_exists: Option<bool>,
+    /// Why the existence check failed, when it did.
+    #[serde(default)]
+    pub s3_bucket_check_error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
@@ -483,6 +514,7 @@ pub const ACCOUNT_SECTIONS: &[&str] = &[
     "storage_lens",
     "guardduty",
     "macie",
+    "cloudfront_distributions",
 ];
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -756,6 +788,7 @@ impl Account {
             storage_lens: Section::absent(),
             guardduty: Section::absent(),
             macie: Section::absent(),
+            cloudfront_distributions: Section::absent(),
             buckets: Section::present(Vec::new()),
         }
     }

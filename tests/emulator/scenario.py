@@ -446,6 +446,18 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
         sessions[account["id"]].client("macie2", region).enable_macie()
         account.setdefault("macie_regions", []).append(region)
 
+    def distribution(account: dict[str, Any], name: str, origin_bucket: str) -> None:
+        """A CloudFront distribution serving one S3 bucket (REST endpoint)."""
+        domain = f"{origin_bucket}.s3.us-east-1.amazonaws.com"
+        sessions[account["id"]].client("cloudfront").create_distribution(DistributionConfig={
+            "CallerReference": name, "Comment": name, "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": name, "DomainName": domain,
+                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": name, "ViewerProtocolPolicy": "redirect-to-https",
+                                     "MinTTL": 0, "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}}})
+        account.setdefault("cloudfront_origins", []).append({"distribution": name, "bucket": origin_bucket})
+
     mgmt_rec, prod, dev, sec, legacy = accounts
 
     # -- management: CloudTrail with S3 data events, an organization analyzer
@@ -518,6 +530,7 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     prod["trails"] = [{"name": "prod-management-events", "region": "us-east-1", "s3_data_events": False, "multi_region": False,
                        "write": False, "read": False, "s3_bucket": "prod-org-shared"}]
     storage_lens(prod, "default-account-dashboard", enabled=False)
+    distribution(prod, "prod-website", "prod-public-website")
     guardduty(prod, "us-east-1")  # not in eu-west-1 or ap-southeast-2, where prod also has buckets
     prod_analyzer = analyzer(prod, "prod-analyzer")
     findings.append({"analyzer_arn": prod_analyzer, "resource": "arn:aws:s3:::prod-public-website",
@@ -548,6 +561,8 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     dev["access_points"] = [{"name": "dev-open-ap", "bucket": "dev-ci-artifacts", "region": "us-east-1",
                              "public_policy": True, "bpa_on": False, "vpc": False}]
     mrap(dev, "dev-global", ["dev-ci-artifacts"], BPA_OFF)
+    # A distribution whose bucket was deleted long ago: the name is free for anyone to take.
+    distribution(dev, "dev-old-site", "dev-old-site-assets")
 
     # -- security: object lock archive logging to its own log bucket
     bucket(sec, "security-access-logs", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
