@@ -214,6 +214,18 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "TLS-version deny on one action under one prefix enforces nothing",
+        policy: Some(
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::case-bucket/tmp/*","Condition":{"NumericLessThan":{"s3:TlsVersion":"1.2"}}}]}"#,
+        ),
+        acl_public: None,
+        account_block_all: false,
+        expect: &[
+            ("bucket-tls-minimum-version-not-enforced", "fail"),
+            ("bucket-https-not-required-cis", "fail"),
+        ],
+    },
+    Case {
         name: "`*` restricted by a wildcard aws:PrincipalOrgID is still public",
         policy: Some(
             r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::case-bucket/*","Condition":{"StringLike":{"aws:PrincipalOrgID":"o-*"}}}]}"#,

@@ -145,11 +145,31 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
             },
         ));
     }
+    let in_organization = scope.organization_accounts.contains(&account.id);
     facts.storage_lens_enabled = account
         .storage_lens
         .value()
         .is_some_and(|configs| configs.iter().any(|c| c.is_enabled))
-        || (scope.organization_storage_lens && scope.organization_accounts.contains(&account.id));
+        || (scope.organization_storage_lens && in_organization);
+    // Another account's configurations are unread: one may be an organization dashboard.
+    if !facts.storage_lens_enabled
+        && in_organization
+        && let Some((id, f)) = scope
+            .unread_storage_lens
+            .iter()
+            .find(|(id, _)| *id != account.id)
+    {
+        unreadable.push((
+            "facts.storage_lens_enabled",
+            ReadFailure {
+                code: f.code.clone(),
+                message: format!(
+                    "the Storage Lens configurations of account {id} could not be read: {}",
+                    f.message
+                ),
+            },
+        ));
+    }
     AnalyzedAccount { facts, unreadable }
 }
 
@@ -163,13 +183,36 @@ fn data_event_coverage(
     let organization = scope.organization_trails.iter().filter(|_| in_organization);
     let mut coverage = DataEventCoverage::default();
     let mut failure = None;
-    let mut seen = std::collections::BTreeSet::new();
-    for trail in own.chain(organization) {
-        if !trail.is_multi_region || !seen.insert(trail.arn.as_str()) {
+    // One trail can be seen twice (a member's shadow copy of an organization trail, and the
+    // management account's own): use the copy whose selectors and status were read.
+    let mut by_arn: std::collections::BTreeMap<&str, &Trail> = std::collections::BTreeMap::new();
+    for trail in own.chain(organization).filter(|t| t.is_multi_region) {
+        let read = |t: &Trail| t.event_selectors.value().is_some() && t.logging.value().is_some();
+        match by_arn.get(trail.arn.as_str()) {
+            Some(kept) if read(kept) || !read(trail) => {}
+            _ => {
+                by_arn.insert(trail.arn.as_str(), trail);
+            }
+        }
+    }
+    for trail in by_arn.into_values() {
+        let logging = match &trail.logging {
+            Section::Present { value } => Some(*value),
+            other => {
+                if let Some((_, f)) = other.failure() {
+                    failure = Some(ReadFailure {
+                        code: f.code.clone(),
+                        message: format!("status of trail {}: {}", trail.arn, f.message),
+                    });
+                }
+                None
+            }
+        };
+        if logging == Some(false) {
             continue;
         }
         match &trail.event_selectors {
-            Section::Present { value } => {
+            Section::Present { value } if logging.is_some() => {
                 let (write, read) = covers_all_buckets(trail, &value.basic, &value.advanced);
                 if write {
                     coverage.write_trails.push(trail.arn.clone());
@@ -178,6 +221,7 @@ fn data_event_coverage(
                     coverage.read_trails.push(trail.arn.clone());
                 }
             }
+            Section::Present { .. } => {}
             other => {
                 if let Some((_, f)) = other.failure() {
                     failure = Some(ReadFailure {
@@ -281,8 +325,17 @@ fn access_point_facts(
                 }
             }
         }
-        if point.network_origin != "VPC" {
-            facts.access_points_open_to_internet.push(label.clone());
+        match point.network_origin.as_str() {
+            "VPC" => {}
+            // GetAccessPoint failed: its network origin is not known.
+            "" => unreadable.push((
+                "facts.access_points_open_to_internet",
+                ReadFailure {
+                    code: None,
+                    message: format!("the network origin of access point {label} was not read"),
+                },
+            )),
+            _ => facts.access_points_open_to_internet.push(label.clone()),
         }
         match &point.policy_status {
             Section::Present { value } if value.is_public => {
@@ -312,6 +365,7 @@ fn access_point_facts(
         "facts.access_points_with_public_policy" => {
             facts.access_points_with_public_policy.is_empty()
         }
+        "facts.access_points_open_to_internet" => facts.access_points_open_to_internet.is_empty(),
         _ => true,
     });
 }
@@ -366,6 +420,7 @@ mod tests {
             is_multi_region: multi_region,
             is_organization_trail: false,
             s3_bucket_name: Some("logs".into()),
+            logging: Section::present(true),
             event_selectors: selectors,
         }
     }
@@ -494,6 +549,23 @@ mod tests {
                 .facts
                 .storage_lens_enabled
         );
+    }
+
+    #[test]
+    fn a_stopped_trail_logs_nothing_and_an_unknown_status_is_unknown() {
+        let mut stopped = trail(true, Section::present(basic("All", &["arn:aws:s3"])));
+        stopped.logging = Section::present(false);
+        let (c, unreadable) = coverage(vec![stopped]);
+        assert!(!c.write && !c.read);
+        assert_eq!(unreadable, 0);
+        let mut unknown = trail(true, Section::present(basic("All", &["arn:aws:s3"])));
+        unknown.logging = Section::Denied(ReadFailure {
+            code: Some("AccessDeniedException".into()),
+            message: "no".into(),
+        });
+        let (c, unreadable) = coverage(vec![unknown]);
+        assert!(!c.write);
+        assert_eq!(unreadable, 1);
     }
 
     #[test]

@@ -324,12 +324,35 @@ pub fn analyze_bucket(
     let public_assessment = public_assessment(bucket, &policy);
     let is_log_bucket = scope.trail_log_buckets.contains_key(&bucket.name);
     let access_analyzer = access_analyzer_facts(account, bucket, scope, &mut unreadable);
+    // The comparison is made from the same findings: unreadable when they are.
+    if let Some((_, failure)) = unreadable
+        .iter()
+        .find(|(f, _)| *f == "facts.access_analyzer")
+    {
+        let failure = failure.clone();
+        unreadable.push(("facts.access_analyzer_assessment", failure));
+    }
     let access_analyzer_assessment =
         access_analyzer_assessment(&access_analyzer, &policy, &acl, &exposure);
-    // Trails usually write to a bucket of their own account or of a log archive. When the
-    // bucket's own account's trails could not be read, whether one writes here is not known.
-    if !is_log_bucket && let Some((_, failure)) = account.trails.failure() {
-        unreadable.push(("facts.cloudtrail", failure.clone()));
+    // A trail of any account may write here: when the trails of the bucket's own account, or
+    // of another entered account, could not be read, whether one writes here is not known.
+    if !is_log_bucket {
+        let own = account.trails.failure().map(|(_, f)| f);
+        let other = scope.unread_trails.first().map(|(id, f)| (id, f));
+        let failure = match (own, other) {
+            (Some(f), _) => Some(f.clone()),
+            (None, Some((id, f))) => Some(ReadFailure {
+                code: f.code.clone(),
+                message: format!(
+                    "the trails of account {id} could not be read: {}",
+                    f.message
+                ),
+            }),
+            (None, None) => None,
+        };
+        if let Some(failure) = failure {
+            unreadable.push(("facts.cloudtrail", failure));
+        }
     }
     AnalyzedBucket {
         facts: BucketFacts {
@@ -461,6 +484,26 @@ fn access_analyzer_facts(
         .get(&arn)
         .cloned()
         .unwrap_or_default();
+    // Not covered as far as the snapshot shows, but another account's analyzers are unread:
+    // one of them may be an organization analyzer covering this bucket.
+    if !(own_analyzer || organization_analyzer)
+        && in_organization
+        && let Some((id, f)) = scope
+            .unread_analyzers
+            .iter()
+            .find(|(id, _)| *id != account.id)
+    {
+        unreadable.push((
+            "facts.access_analyzer",
+            ReadFailure {
+                code: f.code.clone(),
+                message: format!(
+                    "the analyzers of account {id} could not be listed: {}",
+                    f.message
+                ),
+            },
+        ));
+    }
     if active_findings.is_empty() {
         let region = bucket.region.clone();
         let own = scope
@@ -702,7 +745,13 @@ fn policy_facts(
                     facts.denies_insecure_transport |= bucket && objects;
                     facts.denies_insecure_transport_partially |= bucket != objects;
                 }
-                if let Some(version) = denied_below_tls_version(statement) {
+                // Like the SecureTransport deny, it must cover every action on the bucket and
+                // all of its objects; a deny on one prefix or one action enforces nothing.
+                if let Some(version) = denied_below_tls_version(statement)
+                    && statement.covers_action("s3:AnyAction")
+                    && statement.covers_resource(bucket_arn)
+                    && statement.covers_resource(&any_object)
+                {
                     facts.min_tls_version = Some(version);
                 }
                 if denies_sse_c(statement) && statement.covers_action("s3:PutObject") {
@@ -777,8 +826,13 @@ fn denies_sse_c(statement: &Statement) -> bool {
             c.key
                 .eq_ignore_ascii_case("s3:x-amz-server-side-encryption-customer-algorithm")
                 && match c.operator.as_str() {
-                    "Null" => c.values.iter().all(|v| v.eq_ignore_ascii_case("false")),
-                    "StringEquals" | "StringEqualsIgnoreCase" => {
+                    "Null" => {
+                        !c.values.is_empty()
+                            && c.values.iter().all(|v| v.eq_ignore_ascii_case("false"))
+                    }
+                    // The header's only valid value is `AES256`, compared case-sensitively.
+                    "StringEquals" => c.values.iter().any(|v| v == "AES256"),
+                    "StringEqualsIgnoreCase" => {
                         c.values.iter().any(|v| v.eq_ignore_ascii_case("AES256"))
                     }
                     "StringLike" => c.values.iter().any(|v| v == "*" || v == "AES256"),

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::snapshot::{Account, Analyzer, Bucket, ReadFailure, Section, Snapshot, Trail};
+use crate::snapshot::{
+    Account, AccountAccess, Analyzer, Bucket, ReadFailure, Section, Snapshot, Trail,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -25,6 +27,14 @@ pub struct Scope {
     pub organization_analyzer_regions: BTreeSet<String>,
     /// An enabled organization-wide Storage Lens dashboard exists in the snapshot.
     pub organization_storage_lens: bool,
+    /// Entered accounts whose trails could not be listed: one of them may deliver to any bucket.
+    pub unread_trails: Vec<(String, ReadFailure)>,
+    /// Entered accounts whose analyzers could not be listed: one may be an organization
+    /// analyzer covering other accounts' buckets.
+    pub unread_analyzers: Vec<(String, ReadFailure)>,
+    /// Entered accounts whose Storage Lens configurations could not be read: one may be an
+    /// organization-wide dashboard.
+    pub unread_storage_lens: Vec<(String, ReadFailure)>,
     /// External access analyzers whose findings could not be read, by (account, region) for
     /// account analyzers and by ("", region) for organization analyzers: a bucket they cover
     /// may have findings nobody saw.
@@ -76,6 +86,27 @@ impl Scope {
 
     /// Adds an account's trails, analyzers and buckets to the index.
     pub fn index_account(&mut self, account: &Account) {
+        // An account that could not be entered is reported as not audited; its sections are
+        // not "unread" in the sense below, or every bucket would be unknown.
+        if !matches!(account.access, AccountAccess::Failed { .. }) {
+            let note = |list: &mut Vec<(String, ReadFailure)>, failure: Option<&ReadFailure>| {
+                if let Some(failure) = failure {
+                    list.push((account.id.clone(), failure.clone()));
+                }
+            };
+            note(
+                &mut self.unread_trails,
+                account.trails.failure().map(|(_, f)| f),
+            );
+            note(
+                &mut self.unread_analyzers,
+                account.access_analyzers.failure().map(|(_, f)| f),
+            );
+            note(
+                &mut self.unread_storage_lens,
+                account.storage_lens.failure().map(|(_, f)| f),
+            );
+        }
         for trail in account.trails.value().into_iter().flatten() {
             if let Some(name) = &trail.s3_bucket_name {
                 self.trail_log_buckets

@@ -610,7 +610,14 @@ async fn read_access_points_in(
                 d.network_origin()
                     .map_or_else(String::new, |n| n.as_str().to_string()),
                 d.vpc_configuration().map(|v| v.vpc_id().to_string()),
-                Section::present(public_access_block(d.public_access_block_configuration())),
+                // Missing settings would read as "all off": say they were not given.
+                match d.public_access_block_configuration() {
+                    Some(c) => Section::present(public_access_block(Some(c))),
+                    None => Section::Error(ReadFailure {
+                        code: None,
+                        message: "GetAccessPoint gave no PublicAccessBlockConfiguration".into(),
+                    }),
+                },
             ),
             Err(e) => (
                 String::new(),
@@ -734,24 +741,29 @@ async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
     let mut trails = Vec::new();
     for t in described.trail_list() {
         let arn = t.trail_arn().unwrap_or_default().to_string();
-        // A shadow trail's selectors are served by the trail's home region.
+        // A shadow trail's selectors and status are served by the trail's home region.
         let home = t.home_region().unwrap_or_default();
-        let selectors = if home.is_empty() || home == clients.home_region() {
-            clients
-                .call(client.get_event_selectors().trail_name(&arn).send())
-                .await
+        let home_client = if home.is_empty() || home == clients.home_region() {
+            client.clone()
         } else {
-            let home_client = clients.cloudtrail(home);
-            clients
-                .call(home_client.get_event_selectors().trail_name(&arn).send())
-                .await
+            clients.cloudtrail(home)
         };
+        let selectors = clients
+            .call(home_client.get_event_selectors().trail_name(&arn).send())
+            .await;
+        let status = clients
+            .call(home_client.get_trail_status().name(&arn).send())
+            .await;
         trails.push(Trail {
             name: t.name().unwrap_or_default().to_string(),
             home_region: t.home_region().unwrap_or_default().to_string(),
             is_multi_region: t.is_multi_region_trail().unwrap_or(false),
             is_organization_trail: t.is_organization_trail().unwrap_or(false),
             s3_bucket_name: t.s3_bucket_name().map(str::to_string),
+            logging: required(
+                section(status, &[], |o| o.is_logging()),
+                "IsLogging in GetTrailStatus",
+            ),
             event_selectors: section(selectors, &[], |o| EventSelectors {
                 basic: o
                     .event_selectors()

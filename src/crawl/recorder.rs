@@ -74,6 +74,10 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         Some("cloudfront:ListDistributions"),
     ),
     ("s3:HeadBucket", Some("s3:ListBucket")),
+    (
+        "cloudtrail:GetTrailStatus",
+        Some("cloudtrail:GetTrailStatus"),
+    ),
     ("guardduty:ListDetectors", Some("guardduty:ListDetectors")),
     ("guardduty:GetDetector", Some("guardduty:GetDetector")),
     ("macie2:GetMacieSession", Some("macie2:GetMacieSession")),

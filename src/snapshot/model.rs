@@ -371,6 +371,10 @@ pub struct Trail {
     pub is_organization_trail: bool,
     #[serde(default)]
     pub s3_bucket_name: Option<String>,
+    /// Whether the trail is logging now (`GetTrailStatus` `IsLogging`): a stopped trail
+    /// records nothing, whatever its selectors say.
+    #[serde(default = "Section::<bool>::not_read")]
+    pub logging: Section<bool>,
     pub event_selectors: Section<EventSelectors>,
 }
 

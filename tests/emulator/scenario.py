@@ -205,8 +205,9 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": actions,
                            "Resource": f"arn:aws:s3:::{name}/*"})
     if spec.get("loose_org_id"):
-        # A wildcard organization id matches every organization: public as written. AWS's
-        # (and the emulator's) policy status counts any condition as restricting.
+        # A wildcard organization id matches every organization: public as written, and to
+        # AWS's policy status (which accepts only fixed values). The emulator's policy status
+        # counts any condition as restricting, so here it disagrees with s3audit.
         statements.append({"Sid": "AnyOrgRead", "Effect": "Allow", "Principal": "*",
                            "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*",
                            "Condition": {"StringLike": {"aws:PrincipalOrgID": "o-*"}}})
@@ -477,7 +478,7 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(mgmt_rec, "mgmt-break-glass", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            tags={"purpose": "break-glass credentials", "data-classification": "critical", "owner": "security-team"})
     mgmt_rec["trails"] = [{"name": "org-trail", "region": "us-east-1", "s3_data_events": True, "multi_region": True,
-                           "write": True, "read": True, "s3_bucket": "mgmt-cloudtrail-logs"}]
+                           "write": True, "read": True, "logging": True, "s3_bucket": "mgmt-cloudtrail-logs"}]
     org_analyzer = analyzer(mgmt_rec, "org-analyzer", "ORGANIZATION")
     # A finding on a bucket whose policy and ACL grant nothing outside the account: the kind of
     # disagreement with Access Analyzer that s3audit reports.
@@ -528,7 +529,7 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     ct_prod = sessions[prod["id"]].client("cloudtrail")
     ct_prod.create_trail(Name="prod-management-events", S3BucketName="prod-org-shared")
     prod["trails"] = [{"name": "prod-management-events", "region": "us-east-1", "s3_data_events": False, "multi_region": False,
-                       "write": False, "read": False, "s3_bucket": "prod-org-shared"}]
+                       "write": False, "read": False, "logging": False, "s3_bucket": "prod-org-shared"}]
     storage_lens(prod, "default-account-dashboard", enabled=False)
     distribution(prod, "prod-website", "prod-public-website")
     guardduty(prod, "us-east-1")  # not in eu-west-1 or ap-southeast-2, where prod also has buckets
@@ -551,7 +552,7 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     ct_dev = sessions[dev["id"]].client("cloudtrail")
     ct_dev.create_trail(Name="dev-trail", S3BucketName="dev-trail-logs")
     dev["trails"] = [{"name": "dev-trail", "region": "us-east-1", "s3_data_events": False, "multi_region": False,
-                      "write": False, "read": False, "s3_bucket": "dev-trail-logs"}]
+                      "write": False, "read": False, "logging": False, "s3_bucket": "dev-trail-logs"}]
     s3c_dev = sessions[dev["id"]].client("s3control", "us-east-1")
     s3c_dev.create_access_point(AccountId=dev["id"], Name="dev-open-ap", Bucket="dev-ci-artifacts",
                                 PublicAccessBlockConfiguration=BPA_OFF)
@@ -579,8 +580,9 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
         {"Field": "eventCategory", "Equals": ["Data"]},
         {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
         {"Field": "readOnly", "Equals": ["true"]}]}])
+    ct_sec.start_logging(Name="security-reads")
     sec["trails"] = [{"name": "security-reads", "region": "eu-west-1", "s3_data_events": True, "multi_region": True,
-                      "write": False, "read": True, "s3_bucket": "security-findings-archive"}]
+                      "write": False, "read": True, "logging": True, "s3_bucket": "security-findings-archive"}]
     mrap(sec, "security-global", ["security-access-logs"], BPA_ON)
     bucket(sec, "security-evidence", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
            mfa_delete=True, tls="full", tags={"data-classification": "critical", "owner": "incident-response"})
