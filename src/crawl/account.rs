@@ -13,6 +13,8 @@ use crate::snapshot::{
     GuardDutyDetector, GuardDutyRegion, MacieRegion, MultiRegionAccessPoint, PolicyStatus,
     PublicAccessBlock, ReadFailure, Section, StorageLensConfiguration, Trail,
 };
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// Account-level sections plus the buckets.
 pub struct AccountData {
@@ -106,24 +108,22 @@ pub async fn read_account(
 
 async fn read_cloudfront(clients: &AccountClients) -> Section<Vec<CloudFrontDistribution>> {
     let client = clients.cloudfront();
+    let pages = all_pages(
+        clients,
+        |marker| client.list_distributions().set_marker(marker).send(),
+        |page| {
+            page.distribution_list()
+                .filter(|list| list.is_truncated())
+                .and_then(|list| list.next_marker())
+        },
+    )
+    .await;
+    let pages = match pages {
+        Ok(pages) => pages,
+        Err(failure) => return failure.into_section(),
+    };
     let mut distributions = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = match clients
-            .call(
-                client
-                    .list_distributions()
-                    .set_marker(marker.clone())
-                    .send(),
-            )
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => return classify(&e, &[]).into_section(),
-        };
-        let Some(list) = page.distribution_list() else {
-            break;
-        };
+    for list in pages.iter().filter_map(|page| page.distribution_list()) {
         for d in list.items() {
             let mut origins = Vec::new();
             for o in d.origins().map(|o| o.items()).unwrap_or_default() {
@@ -146,13 +146,6 @@ async fn read_cloudfront(clients: &AccountClients) -> Section<Vec<CloudFrontDist
                 enabled: d.enabled(),
                 origins,
             });
-        }
-        marker = list
-            .next_marker()
-            .filter(|m| !m.is_empty() && list.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            break;
         }
     }
     Section::present(distributions)
@@ -195,26 +188,19 @@ async fn read_guardduty(
     let mut out = Vec::with_capacity(regions.len());
     for region in regions {
         let client = clients.guardduty(region);
-        let mut ids = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            match clients
-                .call(client.list_detectors().set_next_token(token.clone()).send())
-                .await
-            {
-                Ok(page) => {
-                    ids.extend(page.detector_ids().iter().cloned());
-                    token = page
-                        .next_token()
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string);
-                    if token.is_none() {
-                        break;
-                    }
-                }
-                Err(e) => return classify(&e, &[]).into_section(),
-            }
-        }
+        let pages = all_pages(
+            clients,
+            |token| client.list_detectors().set_next_token(token).send(),
+            |page| page.next_token(),
+        )
+        .await;
+        let ids: Vec<String> = match pages {
+            Ok(pages) => pages
+                .iter()
+                .flat_map(|page| page.detector_ids().iter().cloned())
+                .collect(),
+            Err(failure) => return failure.into_section(),
+        };
         let mut detectors = Vec::with_capacity(ids.len());
         for id in ids {
             let detector = match clients
@@ -278,6 +264,33 @@ async fn read_macie(clients: &AccountClients, regions: &[String]) -> Section<Vec
     Section::present(out)
 }
 
+/// Every page of a paginated call, each request under the cap on requests in flight. `fetch`
+/// sends the request for a page token (none for the first page); `next` reads the next token
+/// from a page, and a missing or empty one ends the listing. The first failure ends it too.
+async fn all_pages<P, E, Fut>(
+    clients: &AccountClients,
+    mut fetch: impl FnMut(Option<String>) -> Fut,
+    next: impl Fn(&P) -> Option<&str>,
+) -> Result<Vec<P>, Failure>
+where
+    Fut: std::future::Future<Output = Result<P, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut pages = Vec::new();
+    let mut token = None;
+    loop {
+        let page = clients
+            .call(fetch(token))
+            .await
+            .map_err(|e| classify(&e, &[]))?;
+        token = next(&page).filter(|t| !t.is_empty()).map(str::to_string);
+        pages.push(page);
+        if token.is_none() {
+            return Ok(pages);
+        }
+    }
+}
+
 /// The Region that serves the Multi-Region Access Point control plane.
 const MRAP_CONTROL_REGION: &str = "us-west-2";
 
@@ -286,51 +299,51 @@ async fn read_multi_region_access_points(
     account_id: &str,
 ) -> Section<Vec<MultiRegionAccessPoint>> {
     let s3control = clients.s3control(MRAP_CONTROL_REGION);
-    let mut points = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let result = clients
-            .call(
-                s3control
-                    .list_multi_region_access_points()
-                    .account_id(account_id)
-                    .set_next_token(token.clone())
-                    .send(),
-            )
-            .await;
-        match result {
-            Ok(page) => {
-                points.extend(page.access_points().iter().map(|p| {
-                    MultiRegionAccessPoint {
-                        // Labels only: no rule decides on them.
-                        name: p.name().unwrap_or("(no name in the response)").to_string(),
-                        alias: p
-                            .alias()
-                            .unwrap_or("(no alias in the response)")
-                            .to_string(),
-                        status: p
-                            .status()
-                            .map_or("(no status in the response)", |s| s.as_str())
-                            .to_string(),
-                        buckets: p
-                            .regions()
-                            .iter()
-                            .filter_map(|r| r.bucket().map(str::to_string))
-                            .collect(),
-                        // Left null when missing: the rule then says unknown, not "all off".
-                        public_access_block: p
-                            .public_access_block()
-                            .map(|c| public_access_block(Some(c))),
-                    }
-                }));
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    return Section::present(points);
+    let pages = all_pages(
+        clients,
+        |token| {
+            s3control
+                .list_multi_region_access_points()
+                .account_id(account_id)
+                .set_next_token(token)
+                .send()
+        },
+        |page| page.next_token(),
+    )
+    .await;
+    let pages = match pages {
+        Ok(pages) => pages,
+        Err(failure) => return failure.into_section(),
+    };
+    Section::present(
+        pages
+            .iter()
+            .flat_map(|page| page.access_points())
+            .map(|p| {
+                MultiRegionAccessPoint {
+                    // Labels only: no rule decides on them.
+                    name: p.name().unwrap_or("(no name in the response)").to_string(),
+                    alias: p
+                        .alias()
+                        .unwrap_or("(no alias in the response)")
+                        .to_string(),
+                    status: p
+                        .status()
+                        .map_or("(no status in the response)", |s| s.as_str())
+                        .to_string(),
+                    buckets: p
+                        .regions()
+                        .iter()
+                        .filter_map(|r| r.bucket().map(str::to_string))
+                        .collect(),
+                    // Left null when missing: the rule then says unknown, not "all off".
+                    public_access_block: p
+                        .public_access_block()
+                        .map(|c| public_access_block(Some(c))),
                 }
-            }
-            Err(e) => return classify(&e, &[]).into_section(),
-        }
-    }
+            })
+            .collect(),
+    )
 }
 
 async fn read_storage_lens(
@@ -338,35 +351,32 @@ async fn read_storage_lens(
     s3control: &aws_sdk_s3control::Client,
     account_id: &str,
 ) -> Section<Vec<StorageLensConfiguration>> {
-    let mut listed = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let result = clients
-            .call(
-                s3control
-                    .list_storage_lens_configurations()
-                    .account_id(account_id)
-                    .set_next_token(token.clone())
-                    .send(),
-            )
-            .await;
-        match result {
-            Ok(page) => {
-                listed.extend(page.storage_lens_configuration_list().iter().map(|c| {
-                    (
-                        c.id().to_string(),
-                        c.home_region().to_string(),
-                        c.is_enabled(),
-                    )
-                }));
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Err(e) => return classify(&e, &[]).into_section(),
-        }
-    }
+    let pages = all_pages(
+        clients,
+        |token| {
+            s3control
+                .list_storage_lens_configurations()
+                .account_id(account_id)
+                .set_next_token(token)
+                .send()
+        },
+        |page| page.next_token(),
+    )
+    .await;
+    let listed: Vec<(String, String, bool)> = match pages {
+        Ok(pages) => pages
+            .iter()
+            .flat_map(|page| page.storage_lens_configuration_list())
+            .map(|c| {
+                (
+                    c.id().to_string(),
+                    c.home_region().to_string(),
+                    c.is_enabled(),
+                )
+            })
+            .collect(),
+        Err(failure) => return failure.into_section(),
+    };
     // Whether a dashboard covers the organization is only in the full configuration.
     let mut configurations = Vec::with_capacity(listed.len());
     for (id, home_region, is_enabled) in listed {
@@ -446,31 +456,28 @@ pub(super) type Listed = (String, Option<String>, Option<String>);
 
 pub(super) async fn list_buckets(clients: &AccountClients) -> Result<Vec<Listed>, Failure> {
     let s3 = clients.s3(&clients.home_region()).await;
-    let mut listed = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = clients
-            .call(
-                s3.list_buckets()
-                    .max_buckets(1000)
-                    .set_continuation_token(token.clone())
-                    .send(),
-            )
-            .await
-            .map_err(|e| classify(&e, &[]))?;
-        for b in page.buckets() {
-            let Some(name) = b.name() else { continue };
-            listed.push((
-                name.to_string(),
+    let pages = all_pages(
+        clients,
+        |token| {
+            s3.list_buckets()
+                .max_buckets(1000)
+                .set_continuation_token(token)
+                .send()
+        },
+        |page| page.continuation_token(),
+    )
+    .await?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.buckets())
+        .filter_map(|b| {
+            Some((
+                b.name()?.to_string(),
                 b.bucket_region().map(str::to_string),
                 b.creation_date().map(|d| d.to_string()),
-            ));
-        }
-        token = page.continuation_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(listed);
-        }
-    }
+            ))
+        })
+        .collect())
 }
 
 async fn read_account_public_access_block(
@@ -523,40 +530,33 @@ async fn read_access_points_in(
     region: &str,
 ) -> Section<Vec<AccessPoint>> {
     let s3control = clients.s3control(region);
-    let mut names = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let result = clients
-            .call(
-                s3control
-                    .list_access_points()
-                    .account_id(account_id)
-                    .set_next_token(token.clone())
-                    .send(),
-            )
-            .await;
-        match result {
-            Ok(page) => {
-                names.extend(
-                    page.access_point_list()
-                        .iter()
-                        // The ARN names the access point's region; keep this region's only,
-                        // in case an endpoint lists every region's (emulators do).
-                        .filter(|a| {
-                            a.access_point_arn()
-                                .and_then(|arn| arn.split(':').nth(3))
-                                .is_none_or(|r| r.is_empty() || r == region)
-                        })
-                        .map(|a| a.name().to_string()),
-                );
-                token = page.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Err(e) => return classify(&e, &[]).into_section(),
-        }
-    }
+    let pages = all_pages(
+        clients,
+        |token| {
+            s3control
+                .list_access_points()
+                .account_id(account_id)
+                .set_next_token(token)
+                .send()
+        },
+        |page| page.next_token(),
+    )
+    .await;
+    let names: Vec<String> = match pages {
+        Ok(pages) => pages
+            .iter()
+            .flat_map(|page| page.access_point_list())
+            // The ARN names the access point's region; keep this region's only, in case an
+            // endpoint lists every region's (emulators do).
+            .filter(|a| {
+                a.access_point_arn()
+                    .and_then(|arn| arn.split(':').nth(3))
+                    .is_none_or(|r| r.is_empty() || r == region)
+            })
+            .map(|a| a.name().to_string())
+            .collect(),
+        Err(failure) => return failure.into_section(),
+    };
     let mut points = Vec::with_capacity(names.len());
     for name in names {
         let (details, policy) = tokio::join!(
@@ -647,39 +647,35 @@ pub(super) async fn read_analyzers(
     let mut analyzers = Vec::new();
     for region in regions {
         let client = clients.access_analyzer(region);
-        let mut token: Option<String> = None;
-        loop {
-            let page = match clients
-                .call(client.list_analyzers().set_next_token(token.clone()).send())
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => return classify(&e, &[]).into_section(),
+        let pages = all_pages(
+            clients,
+            |token| client.list_analyzers().set_next_token(token).send(),
+            |page| page.next_token(),
+        )
+        .await;
+        let pages = match pages {
+            Ok(pages) => pages,
+            Err(failure) => return failure.into_section(),
+        };
+        for a in pages.iter().flat_map(|page| page.analyzers()) {
+            let bucket_findings = if a.status().as_str() == "ACTIVE" {
+                read_bucket_findings(clients, &client, a.arn()).await
+            } else {
+                // An analyzer that is not active has no current findings: "none" would
+                // read as "nothing public".
+                Section::Error(ReadFailure {
+                    code: None,
+                    message: format!("the analyzer is {}, not ACTIVE", a.status().as_str()),
+                })
             };
-            for a in page.analyzers() {
-                let bucket_findings = if a.status().as_str() == "ACTIVE" {
-                    read_bucket_findings(clients, &client, a.arn()).await
-                } else {
-                    // An analyzer that is not active has no current findings: "none" would
-                    // read as "nothing public".
-                    Section::Error(ReadFailure {
-                        code: None,
-                        message: format!("the analyzer is {}, not ACTIVE", a.status().as_str()),
-                    })
-                };
-                analyzers.push(Analyzer {
-                    arn: a.arn().to_string(),
-                    name: a.name().to_string(),
-                    region: region.clone(),
-                    analyzer_type: a.r#type().as_str().to_string(),
-                    status: a.status().as_str().to_string(),
-                    bucket_findings,
-                });
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
+            analyzers.push(Analyzer {
+                arn: a.arn().to_string(),
+                name: a.name().to_string(),
+                region: region.clone(),
+                analyzer_type: a.r#type().as_str().to_string(),
+                status: a.status().as_str().to_string(),
+                bucket_findings,
+            });
         }
     }
     Section::present(analyzers)
@@ -693,39 +689,38 @@ async fn read_bucket_findings(
 ) -> Section<Vec<AnalyzerFinding>> {
     use aws_sdk_accessanalyzer::types::Criterion;
     let criterion = |v: &str| Criterion::builder().eq(v).build();
-    let mut findings = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let result = clients
-            .call(
-                client
-                    .list_findings_v2()
-                    .analyzer_arn(analyzer_arn)
-                    .filter("resourceType", criterion("AWS::S3::Bucket"))
-                    .filter("status", criterion("ACTIVE"))
-                    .set_next_token(token.clone())
-                    .send(),
-            )
-            .await;
-        let page = match result {
-            Ok(page) => page,
-            Err(e) => return classify(&e, &[]).into_section(),
-        };
-        findings.extend(page.findings().iter().map(|f| {
-            AnalyzerFinding {
+    let pages = all_pages(
+        clients,
+        |token| {
+            client
+                .list_findings_v2()
+                .analyzer_arn(analyzer_arn)
+                .filter("resourceType", criterion("AWS::S3::Bucket"))
+                .filter("status", criterion("ACTIVE"))
+                .set_next_token(token)
+                .send()
+        },
+        |page| page.next_token(),
+    )
+    .await;
+    let pages = match pages {
+        Ok(pages) => pages,
+        Err(failure) => return failure.into_section(),
+    };
+    Section::present(
+        pages
+            .iter()
+            .flat_map(|page| page.findings())
+            .map(|f| AnalyzerFinding {
                 id: f.id().to_string(),
                 resource: f.resource().unwrap_or_default().to_string(),
                 finding_type: f
                     .finding_type()
                     .map_or_else(String::new, |t| t.as_str().to_string()),
                 status: f.status().as_str().to_string(),
-            }
-        }));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Section::present(findings);
-        }
-    }
+            })
+            .collect(),
+    )
 }
 
 async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
