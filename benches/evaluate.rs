@@ -119,6 +119,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
         b.versioning = Section::Denied(s3audit::snapshot::ReadFailure {
             code: Some("AccessDenied".into()),
             message: "Access Denied".into(),
+            ..Default::default()
         });
     }
     b

@@ -142,6 +142,7 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
                         .as_deref()
                         .unwrap_or("no answer")
                 ),
+                ..ReadFailure::default()
             },
         ));
     }
@@ -167,10 +168,71 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
                     "the Storage Lens configurations of account {id} could not be read: {}",
                     f.message
                 ),
+                ..ReadFailure::default()
             },
         ));
     }
+    regions_not_all_known(account, &facts, &mut unreadable);
     AnalyzedAccount { facts, unreadable }
+}
+
+/// Access points, GuardDuty and Macie are read in every region with buckets. A bucket whose
+/// region could not be read may be in a region that was not read, so a regional fact that
+/// found nothing wrong in the regions read is not known for the account.
+fn regions_not_all_known(
+    account: &Account,
+    facts: &AccountFacts,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) {
+    let Some(unlocated) = account
+        .buckets
+        .value()
+        .into_iter()
+        .flatten()
+        .find(|b| b.region.is_none())
+    else {
+        return;
+    };
+    let cause = unlocated
+        .versioning
+        .failure()
+        .map_or("its region is not in the snapshot", |(_, f)| &f.message);
+    let failure = ReadFailure {
+        code: unlocated
+            .versioning
+            .failure()
+            .and_then(|(_, f)| f.code.clone()),
+        message: format!(
+            "the region of bucket {} could not be read, so the regions read may miss one with \
+             buckets: {cause}",
+            unlocated.name
+        ),
+        ..ReadFailure::default()
+    };
+    let regional: [(&'static str, bool); 5] = [
+        (
+            "facts.access_points_not_blocking_public_access",
+            facts.access_points_not_blocking_public_access.is_empty(),
+        ),
+        (
+            "facts.access_points_open_to_internet",
+            facts.access_points_open_to_internet.is_empty(),
+        ),
+        (
+            "facts.access_points_with_public_policy",
+            facts.access_points_with_public_policy.is_empty(),
+        ),
+        (
+            "facts.guardduty_s3_protection_missing",
+            facts.guardduty_s3_protection_missing.is_empty(),
+        ),
+        ("facts.macie_missing", facts.macie_missing.is_empty()),
+    ];
+    for (fact, nothing_found) in regional {
+        if nothing_found {
+            unreadable.push((fact, failure.clone()));
+        }
+    }
 }
 
 fn data_event_coverage(
@@ -203,6 +265,7 @@ fn data_event_coverage(
                     failure = Some(ReadFailure {
                         code: f.code.clone(),
                         message: format!("status of trail {}: {}", trail.arn, f.message),
+                        ..ReadFailure::default()
                     });
                 }
                 None
@@ -227,6 +290,7 @@ fn data_event_coverage(
                     failure = Some(ReadFailure {
                         code: f.code.clone(),
                         message: format!("event selectors of trail {}: {}", trail.arn, f.message),
+                        ..ReadFailure::default()
                     });
                 }
             }
@@ -320,6 +384,7 @@ fn access_point_facts(
                         ReadFailure {
                             code: f.code.clone(),
                             message: format!("access point {label}: {}", f.message),
+                            ..ReadFailure::default()
                         },
                     ));
                 }
@@ -333,6 +398,7 @@ fn access_point_facts(
                 ReadFailure {
                     code: None,
                     message: format!("the network origin of access point {label} was not read"),
+                    ..ReadFailure::default()
                 },
             )),
             _ => facts.access_points_open_to_internet.push(label.clone()),
@@ -351,6 +417,7 @@ fn access_point_facts(
                                 "policy status of access point {label}: {}",
                                 f.message
                             ),
+                            ..ReadFailure::default()
                         },
                     ));
                 }
@@ -402,6 +469,7 @@ fn multi_region_access_point_facts(
                 message: format!(
                     "ListMultiRegionAccessPoints gave no Block Public Access settings for {name}"
                 ),
+                ..ReadFailure::default()
             },
         ));
     }
@@ -521,6 +589,7 @@ mod tests {
         let denied = Section::Denied(ReadFailure {
             code: Some("AccessDenied".into()),
             message: "no".into(),
+            ..ReadFailure::default()
         });
         let (c, unreadable) = coverage(vec![trail(true, denied)]);
         assert!(!c.write);
@@ -562,6 +631,7 @@ mod tests {
         unknown.logging = Section::Denied(ReadFailure {
             code: Some("AccessDeniedException".into()),
             message: "no".into(),
+            ..ReadFailure::default()
         });
         let (c, unreadable) = coverage(vec![unknown]);
         assert!(!c.write);

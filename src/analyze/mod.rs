@@ -5,6 +5,10 @@
 //! reads a fact must list those sections in `requires`, so a fact is never read when its
 //! inputs could not be.
 
+// A join that cannot be decided carries why (`scope::Unread`: the other resource, its section,
+// the AWS failure) by value; it is built once per fact, never in a hot loop.
+#![allow(clippy::result_large_err)]
+
 pub mod account;
 pub mod policy;
 mod scope;
@@ -306,6 +310,7 @@ pub fn analyze_bucket(
                     ReadFailure {
                         code: Some("MalformedPolicy".into()),
                         message: format!("the policy document cannot be analysed: {e}"),
+                        ..ReadFailure::default()
                     },
                 ));
                 PolicyFacts::default()
@@ -322,6 +327,8 @@ pub fn analyze_bucket(
         via_acl,
     };
     let public_assessment = public_assessment(bucket, &policy);
+    let logging_target = logging_target_facts(account, bucket, scope, &mut unreadable);
+    let replication = replication_facts(bucket, scope, &mut unreadable);
     let is_log_bucket = scope.trail_log_buckets.contains_key(&bucket.name);
     let access_analyzer = access_analyzer_facts(account, bucket, scope, &mut unreadable);
     // The comparison is made from the same findings: unreadable when they are.
@@ -347,6 +354,7 @@ pub fn analyze_bucket(
                     "the trails of account {id} could not be read: {}",
                     f.message
                 ),
+                ..ReadFailure::default()
             }),
             (None, None) => None,
         };
@@ -372,8 +380,8 @@ pub fn analyze_bucket(
                 .name
                 .bytes()
                 .any(|b| b == b'.' || b == b'_' || b.is_ascii_uppercase()),
-            logging_target: logging_target_facts(account, bucket, scope),
-            replication: replication_facts(bucket, scope),
+            logging_target,
+            replication,
             cloudtrail: CloudTrailFacts {
                 is_log_bucket,
                 trails: scope
@@ -390,44 +398,77 @@ pub fn analyze_bucket(
     }
 }
 
-fn logging_target_facts(account: &Account, bucket: &Bucket, scope: &Scope) -> LoggingTargetFacts {
+/// Where the logs go, checked against the target bucket as the snapshot holds it. A check
+/// whose other side could not be read is null and adds its reason to `unreadable`, unless
+/// another check already fails the target.
+fn logging_target_facts(
+    account: &Account,
+    bucket: &Bucket,
+    scope: &Scope,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) -> LoggingTargetFacts {
     let Some(logging) = bucket.logging.value() else {
         return LoggingTargetFacts::default();
     };
     let target = logging.target_bucket.clone();
     let is_self = target == bucket.name;
-    let known = scope.buckets.get(&target);
-    let same_region = known.map(|k| k.region == bucket.region);
-    let same_account = known.map(|k| k.account == account.id);
-    let target_has_default_retention = known.and_then(|k| k.default_retention);
-    let target_uses_kms = known.and_then(|k| k.default_kms);
+    let known = scope.known_bucket(&target);
+    let own_region = own_region(bucket);
+    let same_region = known.clone().and_then(|k| {
+        let theirs = k.region.clone()?;
+        Ok(own_region.clone()? == theirs)
+    });
+    let same_account = known.clone().map(|k| k.account == account.id);
+    let target_has_default_retention = known.clone().and_then(|k| k.default_retention.clone());
+    let target_uses_kms = known.clone().and_then(|k| k.default_kms.clone());
     let checks = [
-        same_region,
-        same_account,
-        target_has_default_retention.map(|r| !r),
-        target_uses_kms.map(|k| !k),
+        same_region.clone(),
+        same_account.clone(),
+        target_has_default_retention.clone().map(|r| !r),
+        target_uses_kms.clone().map(|k| !k),
     ];
-    let valid = if is_self || checks.contains(&Some(false)) {
+    let valid = if is_self || checks.iter().any(|c| c == &Ok(false)) {
         Some(false)
-    } else if checks.iter().all(Option::is_some) {
-        Some(true)
-    } else {
+    } else if let Some(Err(unread)) = checks.iter().find(|c| c.is_err()) {
+        unreadable.push(("facts.logging_target", unread.as_fact_failure()));
         None
+    } else {
+        Some(true)
     };
     LoggingTargetFacts {
         enabled: true,
         target_bucket: Some(target),
         is_self,
-        target_in_snapshot: known.is_some(),
-        same_region,
-        same_account,
-        target_has_default_retention,
-        target_uses_kms,
+        target_in_snapshot: known.is_ok(),
+        same_region: same_region.ok(),
+        same_account: same_account.ok(),
+        target_has_default_retention: target_has_default_retention.ok(),
+        target_uses_kms: target_uses_kms.ok(),
         valid,
     }
 }
 
-fn replication_facts(bucket: &Bucket, scope: &Scope) -> ReplicationFacts {
+/// The bucket's own region, or why it is not known.
+fn own_region(bucket: &Bucket) -> Result<String, scope::Unread> {
+    bucket.region.clone().ok_or_else(|| scope::Unread {
+        resource: format!("bucket {}", bucket.name),
+        section: "bucket.region".into(),
+        failure: ReadFailure {
+            code: None,
+            message: "the bucket's region is not known".into(),
+            ..ReadFailure::default()
+        },
+    })
+}
+
+/// Enabled replication rules and where they go. Cross-region is decided by one destination
+/// known to be in another region; otherwise a destination whose region is not known (not in
+/// the snapshot, region unreadable) leaves it null, with the reason in `unreadable`.
+fn replication_facts(
+    bucket: &Bucket,
+    scope: &Scope,
+    unreadable: &mut Vec<(&'static str, ReadFailure)>,
+) -> ReplicationFacts {
     let mut facts = ReplicationFacts {
         cross_region: Some(false),
         ..ReplicationFacts::default()
@@ -435,24 +476,31 @@ fn replication_facts(bucket: &Bucket, scope: &Scope) -> ReplicationFacts {
     let Some(replication) = bucket.replication.value() else {
         return facts;
     };
-    let mut unknown_destination = false;
+    let own_region = own_region(bucket);
+    let mut undecided = None;
     for rule in replication.rules.iter().filter(|r| r.status == "Enabled") {
         facts.enabled_rules += 1;
         let name = Scope::bucket_name(&rule.destination_bucket).to_string();
-        let known = scope.buckets.get(&name);
-        match known {
-            Some(k) if k.region != bucket.region => facts.cross_region = Some(true),
-            Some(_) => {}
-            None => unknown_destination = true,
+        let known = scope.known_bucket(&name);
+        let region = known.clone().and_then(|k| k.region.clone());
+        match (&region, &own_region) {
+            (Ok(theirs), Ok(ours)) if theirs != ours => facts.cross_region = Some(true),
+            (Ok(_), Ok(_)) => {}
+            (Err(unread), _) | (_, Err(unread)) => {
+                undecided.get_or_insert_with(|| unread.clone());
+            }
         }
         facts.destinations.push(ReplicationDestination {
             bucket: name,
-            region: known.map(|k| k.region.clone()),
-            account: known.map(|k| k.account.clone()),
+            region: region.ok(),
+            account: known.ok().map(|k| k.account.clone()),
         });
     }
-    if unknown_destination && facts.cross_region == Some(false) {
+    if let Some(unread) = undecided
+        && facts.cross_region == Some(false)
+    {
         facts.cross_region = None;
+        unreadable.push(("facts.replication", unread.as_fact_failure()));
     }
     facts
 }
@@ -463,6 +511,14 @@ fn access_analyzer_facts(
     scope: &Scope,
     unreadable: &mut Vec<(&'static str, ReadFailure)>,
 ) -> AccessAnalyzerFacts {
+    // Analyzers are regional: without the bucket's region, nothing says which one covers it.
+    let region = match own_region(bucket) {
+        Ok(region) => region,
+        Err(unread) => {
+            unreadable.push(("facts.access_analyzer", unread.as_fact_failure()));
+            String::new()
+        }
+    };
     // The account's own external access analyzers (an organization analyzer it owns covers
     // its own buckets too), or an organization analyzer of the audited organization.
     let own_analyzer = account
@@ -473,11 +529,11 @@ fn access_analyzer_facts(
         .any(|a| {
             a.status == "ACTIVE"
                 && (a.analyzer_type == "ACCOUNT" || a.analyzer_type == "ORGANIZATION")
-                && a.region == bucket.region
+                && a.region == region
         });
     let in_organization = scope.organization_accounts.contains(&account.id);
     let organization_analyzer =
-        in_organization && scope.organization_analyzer_regions.contains(&bucket.region);
+        in_organization && scope.organization_analyzer_regions.contains(&region);
     let arn = bucket.arn(&scope.partition);
     let active_findings = scope
         .analyzer_findings
@@ -501,11 +557,11 @@ fn access_analyzer_facts(
                     "the analyzers of account {id} could not be listed: {}",
                     f.message
                 ),
+                ..ReadFailure::default()
             },
         ));
     }
     if active_findings.is_empty() {
-        let region = bucket.region.clone();
         let own = scope
             .unread_analyzer_findings
             .get(&(account.id.clone(), region.clone()));
@@ -1034,5 +1090,243 @@ mod tests {
             "arn:aws:s3:::b/x"
         ));
         assert!(policy::wildcard_match("s3:?etObject", "s3:GetObject"));
+    }
+}
+
+/// Every fact that reads another resource, with that resource denied, failed or missing from
+/// the snapshot: the fact is unknown, and its reason names the other resource.
+#[cfg(test)]
+mod join_tests {
+    use super::*;
+    use crate::snapshot::{
+        Logging, Organization, Replication, ReplicationRule, SectionState, Snapshot,
+    };
+
+    const OWN: &str = "111111111111";
+    const OTHER: &str = "222222222222";
+
+    /// Account OWN has `src` (us-east-1) logging to `tgt` (us-east-1) and replicating to `dst`
+    /// (us-west-2); account OTHER has no trail and no analyzer. Everything was read.
+    fn world() -> Snapshot {
+        let mut src = Bucket::all_absent("src", "us-east-1");
+        src.logging = Section::present(Logging {
+            target_bucket: "tgt".into(),
+            target_prefix: "src/".into(),
+        });
+        src.replication = Section::present(Replication {
+            role: "arn:aws:iam::111111111111:role/replication".into(),
+            rules: vec![ReplicationRule {
+                id: None,
+                status: "Enabled".into(),
+                destination_bucket: "arn:aws:s3:::dst".into(),
+                destination_account: None,
+                replication_time_enabled: false,
+            }],
+        });
+        let mut own = Account::all_absent(OWN);
+        own.trails = Section::present(Vec::new());
+        own.access_analyzers = Section::present(Vec::new());
+        own.buckets = Section::present(vec![
+            src,
+            Bucket::all_absent("tgt", "us-east-1"),
+            Bucket::all_absent("dst", "us-west-2"),
+        ]);
+        let mut other = Account::all_absent(OTHER);
+        other.trails = Section::present(Vec::new());
+        other.access_analyzers = Section::present(Vec::new());
+        let organization = Organization {
+            id: "o-ours".into(),
+            management_account_id: OWN.into(),
+            account_ids: vec![OWN.into(), OTHER.into()],
+        };
+        Snapshot::new(
+            "2026-01-01T00:00:00Z",
+            "aws",
+            Some(organization),
+            vec![own, other],
+        )
+    }
+
+    fn failed(state: SectionState) -> Section<()> {
+        let failure = ReadFailure {
+            code: Some("Injected".into()),
+            message: "injected failure".into(),
+            ..ReadFailure::default()
+        };
+        match state {
+            SectionState::Denied => Section::Denied(failure),
+            _ => Section::Error(failure),
+        }
+    }
+
+    fn bucket_mut<'a>(snapshot: &'a mut Snapshot, name: &str) -> &'a mut Bucket {
+        let buckets = match &mut snapshot.accounts[0].buckets {
+            Section::Present { value } => value,
+            _ => unreachable!("the world lists its buckets"),
+        };
+        buckets
+            .iter_mut()
+            .find(|b| b.name == name)
+            .expect("in the world")
+    }
+
+    fn remove_bucket(snapshot: &mut Snapshot, name: &str) {
+        if let Section::Present { value } = &mut snapshot.accounts[0].buckets {
+            value.retain(|b| b.name != name);
+        }
+    }
+
+    /// The facts of `src` and what could not be decided.
+    fn analyze_src(snapshot: &Snapshot) -> AnalyzedBucket {
+        let scope = Scope::of(snapshot);
+        let account = &snapshot.accounts[0];
+        let src = &account.buckets.value().unwrap()[0];
+        analyze_bucket(account, src, &scope, &BucketSelectors::default())
+    }
+
+    #[test]
+    fn the_clean_world_decides_every_join() {
+        let analyzed = analyze_src(&world());
+        assert!(analyzed.unreadable.is_empty(), "{:?}", analyzed.unreadable);
+        assert_eq!(analyzed.facts.logging_target.valid, Some(true));
+        assert_eq!(analyzed.facts.replication.cross_region, Some(true));
+    }
+
+    #[test]
+    fn a_join_whose_other_side_is_unread_is_unknown_and_names_it() {
+        type Break = fn(&mut Snapshot, SectionState);
+        let cases: &[(&str, Break, &str, &str)] = &[
+            (
+                "logging target's region",
+                |s, state| {
+                    *bucket_mut(s, "tgt") = Bucket::every_section("tgt", None, &failed(state));
+                },
+                "facts.logging_target",
+                "bucket tgt",
+            ),
+            (
+                "logging target's Object Lock",
+                |s, state| bucket_mut(s, "tgt").object_lock = failed(state).map_unreadable(),
+                "facts.logging_target",
+                "bucket.object_lock of bucket tgt",
+            ),
+            (
+                "logging target's encryption",
+                |s, state| bucket_mut(s, "tgt").encryption = failed(state).map_unreadable(),
+                "facts.logging_target",
+                "bucket.encryption of bucket tgt",
+            ),
+            (
+                "replication destination's region",
+                |s, state| {
+                    *bucket_mut(s, "dst") = Bucket::every_section("dst", None, &failed(state));
+                },
+                "facts.replication",
+                "bucket dst",
+            ),
+            (
+                "the bucket's own region",
+                |s, state| {
+                    let src = bucket_mut(s, "src");
+                    src.region = None;
+                    src.versioning = failed(state).map_unreadable();
+                },
+                "facts.replication",
+                "bucket src",
+            ),
+            (
+                "trails of another account",
+                |s, state| s.accounts[1].trails = failed(state).map_unreadable(),
+                "facts.cloudtrail",
+                OTHER,
+            ),
+            (
+                "analyzers of another account",
+                |s, state| s.accounts[1].access_analyzers = failed(state).map_unreadable(),
+                "facts.access_analyzer",
+                OTHER,
+            ),
+        ];
+        for (what, break_it, fact, names) in cases {
+            for state in [SectionState::Denied, SectionState::Error] {
+                let mut snapshot = world();
+                break_it(&mut snapshot, state);
+                let analyzed = analyze_src(&snapshot);
+                let reason = analyzed
+                    .unreadable
+                    .iter()
+                    .find(|(f, _)| f == fact)
+                    .unwrap_or_else(|| panic!("{what} {state:?}: {fact} decided"));
+                assert!(
+                    reason.1.message.contains(names),
+                    "{what} {state:?}: {:?} does not name {names}",
+                    reason.1.message
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_join_whose_other_side_is_not_in_the_snapshot_is_unknown() {
+        for (missing, fact) in [
+            ("tgt", "facts.logging_target"),
+            ("dst", "facts.replication"),
+        ] {
+            let mut snapshot = world();
+            remove_bucket(&mut snapshot, missing);
+            let analyzed = analyze_src(&snapshot);
+            let (_, reason) = analyzed
+                .unreadable
+                .iter()
+                .find(|(f, _)| *f == fact)
+                .unwrap_or_else(|| panic!("{fact} decided without {missing}"));
+            assert_eq!(reason.code.as_deref(), Some("NotInSnapshot"));
+            assert!(reason.message.contains(missing), "{}", reason.message);
+        }
+        let analyzed = analyze_src(&{
+            let mut s = world();
+            remove_bucket(&mut s, "tgt");
+            s
+        });
+        assert_eq!(analyzed.facts.logging_target.valid, None);
+    }
+
+    #[test]
+    fn a_failed_target_that_fails_another_check_still_fails() {
+        // Owned by another account: invalid whatever its unread Object Lock says.
+        let mut snapshot = world();
+        let mut tgt = Bucket::all_absent("tgt", "us-east-1");
+        tgt.object_lock = failed(SectionState::Denied).map_unreadable();
+        remove_bucket(&mut snapshot, "tgt");
+        snapshot.accounts[1].buckets = Section::present(vec![tgt]);
+        let analyzed = analyze_src(&snapshot);
+        assert_eq!(analyzed.facts.logging_target.valid, Some(false));
+        assert!(
+            !analyzed
+                .unreadable
+                .iter()
+                .any(|(f, _)| *f == "facts.logging_target")
+        );
+    }
+
+    #[test]
+    fn an_unlocated_bucket_makes_regional_account_facts_unknown() {
+        let mut snapshot = world();
+        *bucket_mut(&mut snapshot, "dst") =
+            Bucket::every_section("dst", None, &failed(SectionState::Error));
+        let scope = Scope::of(&snapshot);
+        let analyzed = analyze_account(&snapshot.accounts[0], &scope);
+        for fact in [
+            "facts.guardduty_s3_protection_missing",
+            "facts.macie_missing",
+            "facts.access_points_not_blocking_public_access",
+        ] {
+            let (_, reason) = analyzed
+                .unreadable
+                .iter()
+                .find(|(f, _)| *f == fact)
+                .unwrap_or_else(|| panic!("{fact} decided"));
+            assert!(reason.message.contains("bucket dst"), "{}", reason.message);
+        }
     }
 }

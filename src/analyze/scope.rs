@@ -8,6 +8,25 @@ use crate::snapshot::{
     Account, AccountAccess, Analyzer, Bucket, ReadFailure, Section, Snapshot, Trail,
 };
 
+/// A bucket without a region and without a failure to say why (a hand-written snapshot).
+static REGION_NOT_READ: std::sync::LazyLock<ReadFailure> =
+    std::sync::LazyLock::new(|| ReadFailure {
+        code: None,
+        message: "the snapshot holds no region for the bucket".into(),
+        ..ReadFailure::default()
+    });
+
+/// The state of a section, whatever its value type.
+trait AnySectionState {
+    fn failure(&self) -> Option<&ReadFailure>;
+}
+
+impl<T> AnySectionState for Section<T> {
+    fn failure(&self) -> Option<&ReadFailure> {
+        Section::failure(self).map(|(_, f)| f)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub partition: String,
@@ -41,15 +60,65 @@ pub struct Scope {
     pub unread_analyzer_findings: BTreeMap<(String, String), ReadFailure>,
 }
 
-/// What other buckets' facts need to know about a bucket.
+/// What other buckets' facts need to know about a bucket. Each field is what was read, or
+/// why it could not be: a fact that joins on it must then be unknown, never compare against
+/// a stand-in value (an empty region, "no Object Lock").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownBucket {
+    pub name: String,
     pub account: String,
-    pub region: String,
-    /// Object Lock with a default retention; `None` when the configuration was not read.
-    pub default_retention: Option<bool>,
-    /// Default encryption with a KMS key (`aws:kms`, `aws:kms:dsse`); `None` when not read.
-    pub default_kms: Option<bool>,
+    pub region: Result<String, Unread>,
+    /// Object Lock with a default retention.
+    pub default_retention: Result<bool, Unread>,
+    /// Default encryption with a KMS key (`aws:kms`, `aws:kms:dsse`).
+    pub default_kms: Result<bool, Unread>,
+}
+
+/// Why something about another resource is not known: the resource and its section that
+/// could not be read, or that the resource is not in the snapshot at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// The other resource, e.g. `bucket example-logs`.
+    pub resource: String,
+    /// The section that could not be read (`bucket.object_lock`, `bucket.region`), or
+    /// `snapshot` when the resource is not in the snapshot.
+    pub section: String,
+    pub failure: ReadFailure,
+}
+
+impl Unread {
+    /// The failure as a reason of the fact that needed it: names the other resource and its
+    /// section, keeps the AWS code.
+    pub fn as_fact_failure(&self) -> ReadFailure {
+        let message = if self.section == "snapshot" {
+            self.failure.message.clone()
+        } else {
+            format!(
+                "{} of {} could not be read: {}",
+                self.section, self.resource, self.failure.message
+            )
+        };
+        ReadFailure {
+            message,
+            ..self.failure.clone()
+        }
+    }
+
+    /// A bucket that the snapshot does not hold.
+    pub fn not_in_snapshot(name: &str) -> Unread {
+        Unread {
+            resource: format!("bucket {name}"),
+            section: "snapshot".into(),
+            failure: ReadFailure {
+                code: Some("NotInSnapshot".into()),
+                message: format!(
+                    "bucket {name} is not in the snapshot: its account was not audited (audit \
+                     it with --org or --accounts) or the bucket no longer exists"
+                ),
+                ..ReadFailure::default()
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -167,30 +236,59 @@ impl Scope {
     }
 
     pub fn index_bucket(&mut self, account: &str, bucket: &Bucket) {
-        let default_retention = match &bucket.object_lock {
-            Section::Present { value } => Some(value.enabled && value.default_mode.is_some()),
-            Section::Absent { .. } => Some(false),
-            _ => None,
+        let unread = |section: &str, failure: &ReadFailure| Unread {
+            resource: format!("bucket {}", bucket.name),
+            section: section.to_string(),
+            failure: failure.clone(),
         };
-        let default_kms = match &bucket.encryption {
-            Section::Present { value } => Some(
-                value
+        let known = |section: &str, read: &dyn AnySectionState| -> Result<(), Unread> {
+            match read.failure() {
+                Some(failure) => Err(unread(section, failure)),
+                None => Ok(()),
+            }
+        };
+        let region = match &bucket.region {
+            Some(region) => Ok(region.clone()),
+            // A bucket whose region is unknown has every section failed with the reason.
+            None => Err(unread(
+                "bucket.region",
+                bucket
+                    .versioning
+                    .failure()
+                    .map_or(&REGION_NOT_READ, |(_, f)| f),
+            )),
+        };
+        let default_retention = known("bucket.object_lock", &bucket.object_lock).map(|()| {
+            bucket
+                .object_lock
+                .value()
+                .is_some_and(|lock| lock.enabled && lock.default_mode.is_some())
+        });
+        let default_kms = known("bucket.encryption", &bucket.encryption).map(|()| {
+            bucket.encryption.value().is_some_and(|encryption| {
+                encryption
                     .rules
                     .iter()
-                    .any(|r| r.sse_algorithm.starts_with("aws:kms")),
-            ),
-            Section::Absent { .. } => Some(false),
-            _ => None,
-        };
+                    .any(|r| r.sse_algorithm.starts_with("aws:kms"))
+            })
+        });
         self.buckets.insert(
             bucket.name.clone(),
             KnownBucket {
+                name: bucket.name.clone(),
                 account: account.to_string(),
-                region: bucket.region.clone(),
+                region,
                 default_retention,
                 default_kms,
             },
         );
+    }
+
+    /// What the snapshot holds about a bucket, or why it holds nothing.
+    pub fn known_bucket(&self, name: &str) -> Result<&KnownBucket, Unread> {
+        self.buckets
+            .get(name)
+            .ok_or_else(|| Unread::not_in_snapshot(name))
     }
 
     /// The bucket name of an S3 bucket ARN (`arn:aws:s3:::name`), or the name itself.

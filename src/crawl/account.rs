@@ -80,7 +80,7 @@ pub async fn read_account(
     // Analyzers are regional: read them in the home region and every region with buckets.
     let mut regions: Vec<String> = vec![clients.home_region()];
     if let Some(buckets) = buckets.value() {
-        regions.extend(buckets.iter().map(|b| b.region.clone()));
+        regions.extend(buckets.iter().filter_map(|b| b.region.clone()));
     }
     regions.sort();
     regions.dedup();
@@ -434,6 +434,7 @@ fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bu
         .unwrap_or_else(|| ReadFailure {
             code: None,
             message: "GetBucketLocation gave no region".into(),
+            ..ReadFailure::default()
         });
     let reason = ReadFailure {
         code: cause.code,
@@ -441,6 +442,7 @@ fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bu
             "the bucket's region is unknown (GetBucketLocation): {}",
             cause.message
         ),
+        ..ReadFailure::default()
     };
     let state = match failure {
         Failure::Denied(_) => Section::Denied(reason),
@@ -448,7 +450,7 @@ fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bu
     };
     Bucket {
         creation_date: created,
-        ..Bucket::every_section(name, "", &state)
+        ..Bucket::every_section(name, None, &state)
     }
 }
 
@@ -616,6 +618,7 @@ async fn read_access_points_in(
                     None => Section::Error(ReadFailure {
                         code: None,
                         message: "GetAccessPoint gave no PublicAccessBlockConfiguration".into(),
+                        ..ReadFailure::default()
                     }),
                 },
             ),
@@ -666,6 +669,7 @@ pub(super) async fn read_analyzers(
                 Section::Error(ReadFailure {
                     code: None,
                     message: format!("the analyzer is {}, not ACTIVE", a.status().as_str()),
+                    ..ReadFailure::default()
                 })
             };
             analyzers.push(Analyzer {

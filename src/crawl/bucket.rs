@@ -80,7 +80,7 @@ pub async fn read_bucket(
 
     Bucket {
         name: name.to_string(),
-        region: region.to_string(),
+        region: Some(region.to_string()),
         creation_date,
         policy,
         policy_status,

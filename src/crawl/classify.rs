@@ -64,6 +64,7 @@ where
             Some(status) if code.is_none() => format!("HTTP {status}: {message}"),
             _ => message,
         },
+        ..ReadFailure::default()
     };
     // JSON services answer AccessDenied with HTTP 403 and sometimes no code at all.
     let denied = code.as_deref().is_some_and(|c| DENIED_CODES.contains(&c))
@@ -98,6 +99,7 @@ pub fn required<T>(section: Section<Option<T>>, what: &str) -> Section<T> {
         Section::Present { value: None } => Section::Error(ReadFailure {
             code: None,
             message: format!("the response had no {what}"),
+            ..ReadFailure::default()
         }),
         Section::Absent { code } => Section::Absent { code },
         Section::Denied(f) => Section::Denied(f),

@@ -192,6 +192,7 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
     let reason = ReadFailure {
         code: failure.code.clone(),
         message: format!("the account could not be entered: {}", failure.message),
+        ..ReadFailure::default()
     };
     Account {
         id: target.id,

@@ -87,7 +87,7 @@ impl ResourceRef {
             Some(bucket) => ResourceRef {
                 kind: ResourceKind::Bucket,
                 account_id: account.id.clone(),
-                region: Some(bucket.region.clone()),
+                region: bucket.region.clone(),
                 name: bucket.name.clone(),
                 arn: bucket.arn(partition),
             },
@@ -474,7 +474,7 @@ fn optional_string(value: &Option<String>) -> Value {
 pub(crate) fn bucket_view(bucket: &Bucket, partition: &str, sections_read: &[&str]) -> Value {
     let mut fields = vec![
         ("name", Value::from(bucket.name.as_str())),
-        ("region", Value::from(bucket.region.as_str())),
+        ("region", optional_string(&bucket.region)),
         ("arn", Value::from(bucket.arn(partition))),
         ("creation_date", optional_string(&bucket.creation_date)),
     ];

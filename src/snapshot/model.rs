@@ -32,13 +32,20 @@ pub enum Section<T> {
 }
 
 /// Why a section could not be read.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ReadFailure {
     /// The AWS error code when AWS gave one (JSON services answer 403 with none).
     #[serde(default)]
     pub code: Option<String>,
+    /// One readable sentence: what failed and, when it helps, what to do.
     pub message: String,
+    /// The AWS operation that failed (`GetBucketPolicy`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// The HTTP status of AWS's answer; none when no answer came (timeout, connection reset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
 }
 
 impl<T> Section<T> {
@@ -47,6 +54,7 @@ impl<T> Section<T> {
         Section::Error(ReadFailure {
             code: Some("NotRead".into()),
             message: "the snapshot was taken by an s3audit that did not read this".into(),
+            ..ReadFailure::default()
         })
     }
 
@@ -434,8 +442,12 @@ pub struct AdvancedFieldSelector {
 #[serde(deny_unknown_fields)]
 pub struct Bucket {
     pub name: String,
-    /// The bucket's region (`GetBucketLocation`, `us-east-1` for the empty constraint).
-    pub region: String,
+    /// The bucket's region (`ListBuckets` or `GetBucketLocation`, `us-east-1` for the empty
+    /// constraint); null when it could not be read, and then every section says why. An
+    /// older snapshot's empty string reads as null.
+    #[serde(deserialize_with = "unknown_when_empty")]
+    #[schemars(with = "Option<String>")]
+    pub region: Option<String>,
     #[serde(default)]
     pub creation_date: Option<String>,
     /// The bucket policy document, as AWS returned it.
@@ -735,19 +747,29 @@ pub struct InventoryConfiguration {
     pub frequency: String,
 }
 
+/// A region that is unknown is null; snapshots before null regions wrote an empty string.
+fn unknown_when_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let region: Option<String> = Option::deserialize(deserializer)?;
+    Ok(region.filter(|r| !r.is_empty()))
+}
+
 impl Bucket {
     /// A bucket with every section `absent`: the base that rule examples and tests fill in.
+    /// An empty region is an unknown one.
     pub fn all_absent(name: &str, region: &str) -> Self {
+        let region = Some(region).filter(|r| !r.is_empty());
         Self::every_section(name, region, &Section::absent())
     }
 
     /// A bucket whose every section is in the same unread state: `absent`, or `denied` /
     /// `error` with one reason (a bucket whose region could not be found). A `present`
     /// template has no value to give and is taken as `absent`.
-    pub fn every_section(name: &str, region: &str, state: &Section<()>) -> Self {
+    pub fn every_section(name: &str, region: Option<&str>, state: &Section<()>) -> Self {
         Bucket {
             name: name.to_string(),
-            region: region.to_string(),
+            region: region.map(str::to_string),
             creation_date: None,
             policy: state.clone().map_unreadable(),
             policy_status: state.clone().map_unreadable(),
@@ -827,6 +849,8 @@ mod section_de {
         Value,
         Code,
         Message,
+        Operation,
+        HttpStatus,
     }
 
     impl<'de, T: Deserialize<'de>> Deserialize<'de> for Section<T> {
@@ -851,6 +875,8 @@ mod section_de {
             let mut value: Option<T> = None;
             let mut code: Option<Option<String>> = None;
             let mut message: Option<String> = None;
+            let mut operation: Option<Option<String>> = None;
+            let mut http_status: Option<Option<u16>> = None;
             while let Some(field) = map.next_key::<Field>()? {
                 match field {
                     Field::State if state.is_some() => {
@@ -869,13 +895,24 @@ mod section_de {
                         return Err(de::Error::duplicate_field("message"));
                     }
                     Field::Message => message = Some(map.next_value()?),
+                    Field::Operation if operation.is_some() => {
+                        return Err(de::Error::duplicate_field("operation"));
+                    }
+                    Field::Operation => operation = Some(map.next_value()?),
+                    Field::HttpStatus if http_status.is_some() => {
+                        return Err(de::Error::duplicate_field("http_status"));
+                    }
+                    Field::HttpStatus => http_status = Some(map.next_value()?),
                 }
             }
             let state = state.ok_or_else(|| de::Error::missing_field("state"))?;
             let code = code.flatten();
+            let operation = operation.flatten();
+            let http_status = http_status.flatten();
+            let failure_fields = operation.is_some() || http_status.is_some();
             match state {
                 SectionState::Present => {
-                    if code.is_some() || message.is_some() {
+                    if code.is_some() || message.is_some() || failure_fields {
                         return Err(de::Error::custom(
                             "a present section has no `code` or `message`",
                         ));
@@ -884,7 +921,7 @@ mod section_de {
                     Ok(Section::Present { value })
                 }
                 SectionState::Absent => {
-                    if value.is_some() || message.is_some() {
+                    if value.is_some() || message.is_some() || failure_fields {
                         return Err(de::Error::custom(
                             "an absent section has no `value` or `message`",
                         ));
@@ -900,6 +937,8 @@ mod section_de {
                     let failure = ReadFailure {
                         code,
                         message: message.ok_or_else(|| de::Error::missing_field("message"))?,
+                        operation,
+                        http_status,
                     };
                     Ok(if state == SectionState::Denied {
                         Section::Denied(failure)
