@@ -109,6 +109,7 @@ pub async fn read_account(
 async fn read_cloudfront(clients: &AccountClients) -> Section<Vec<CloudFrontDistribution>> {
     let client = clients.cloudfront();
     let pages = all_pages(
+        "ListDistributions",
         clients,
         |marker| client.list_distributions().set_marker(marker).send(),
         |page| {
@@ -189,6 +190,7 @@ async fn read_guardduty(
     for region in regions {
         let client = clients.guardduty(region);
         let pages = all_pages(
+            "ListDetectors",
             clients,
             |token| client.list_detectors().set_next_token(token).send(),
             |page| page.next_token(),
@@ -208,7 +210,7 @@ async fn read_guardduty(
                 .await
             {
                 Ok(d) => d,
-                Err(e) => return classify(&e, &[]).into_section(),
+                Err(e) => return classify("GetDetector", &e, &[]).into_section(),
             };
             // The feature is the current form; the data source is what older detectors report.
             let feature = detector
@@ -248,7 +250,7 @@ async fn read_macie(clients: &AccountClients, regions: &[String]) -> Section<Vec
             .await;
         let status = match result {
             Ok(session) => session.status().map(|s| s.as_str().to_string()),
-            Err(e) => match classify(&e, &["ResourceNotFoundException"]) {
+            Err(e) => match classify("GetMacieSession", &e, &["ResourceNotFoundException"]) {
                 Failure::Absent(_) => None,
                 // AWS answers GetMacieSession with AccessDeniedException "Macie is not
                 // enabled" in an account without Macie: that is "not enabled", not a denial.
@@ -268,6 +270,7 @@ async fn read_macie(clients: &AccountClients, regions: &[String]) -> Section<Vec
 /// sends the request for a page token (none for the first page); `next` reads the next token
 /// from a page, and a missing or empty one ends the listing. The first failure ends it too.
 async fn all_pages<P, E, Fut>(
+    operation: &str,
     clients: &AccountClients,
     mut fetch: impl FnMut(Option<String>) -> Fut,
     next: impl Fn(&P) -> Option<&str>,
@@ -282,7 +285,7 @@ where
         let page = clients
             .call(fetch(token))
             .await
-            .map_err(|e| classify(&e, &[]))?;
+            .map_err(|e| classify(operation, &e, &[]))?;
         token = next(&page).filter(|t| !t.is_empty()).map(str::to_string);
         pages.push(page);
         if token.is_none() {
@@ -300,6 +303,7 @@ async fn read_multi_region_access_points(
 ) -> Section<Vec<MultiRegionAccessPoint>> {
     let s3control = clients.s3control(MRAP_CONTROL_REGION);
     let pages = all_pages(
+        "ListMultiRegionAccessPoints",
         clients,
         |token| {
             s3control
@@ -352,6 +356,7 @@ async fn read_storage_lens(
     account_id: &str,
 ) -> Section<Vec<StorageLensConfiguration>> {
     let pages = all_pages(
+        "ListStorageLensConfigurations",
         clients,
         |token| {
             s3control
@@ -405,7 +410,7 @@ async fn read_storage_lens(
                 home_region,
                 is_enabled,
             }),
-            Err(e) => return classify(&e, &[]).into_section(),
+            Err(e) => return classify("GetStorageLensConfiguration", &e, &[]).into_section(),
         }
     }
     Section::present(configurations)
@@ -421,7 +426,7 @@ async fn locate(clients: &AccountClients, name: &str) -> Result<String, Failure>
         Ok(o) => Ok(region_from_location(
             o.location_constraint().map(|c| c.as_str()),
         )),
-        Err(e) => Err(classify(&e, &[])),
+        Err(e) => Err(classify("GetBucketLocation", &e, &[])),
     }
 }
 
@@ -434,15 +439,15 @@ fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bu
         .unwrap_or_else(|| ReadFailure {
             code: None,
             message: "GetBucketLocation gave no region".into(),
-            ..ReadFailure::default()
+            operation: Some("GetBucketLocation".into()),
+            http_status: None,
         });
     let reason = ReadFailure {
-        code: cause.code,
         message: format!(
-            "the bucket's region is unknown (GetBucketLocation): {}",
+            "the bucket's region could not be read, so nothing else was read from it: {}",
             cause.message
         ),
-        ..ReadFailure::default()
+        ..cause
     };
     let state = match failure {
         Failure::Denied(_) => Section::Denied(reason),
@@ -459,6 +464,7 @@ pub(super) type Listed = (String, Option<String>, Option<String>);
 pub(super) async fn list_buckets(clients: &AccountClients) -> Result<Vec<Listed>, Failure> {
     let s3 = clients.s3(&clients.home_region()).await;
     let pages = all_pages(
+        "ListBuckets",
         clients,
         |token| {
             s3.list_buckets()
@@ -495,9 +501,12 @@ async fn read_account_public_access_block(
                 .send(),
         )
         .await;
-    section(result, &["NoSuchPublicAccessBlockConfiguration"], |o| {
-        public_access_block(o.public_access_block_configuration())
-    })
+    section(
+        "GetPublicAccessBlock",
+        result,
+        &["NoSuchPublicAccessBlockConfiguration"],
+        |o| public_access_block(o.public_access_block_configuration()),
+    )
 }
 
 fn public_access_block(
@@ -533,6 +542,7 @@ async fn read_access_points_in(
 ) -> Section<Vec<AccessPoint>> {
     let s3control = clients.s3control(region);
     let pages = all_pages(
+        "ListAccessPoints",
         clients,
         |token| {
             s3control
@@ -577,12 +587,16 @@ async fn read_access_points_in(
                     .send()
             ),
         );
-        let policy = section(policy, &["NoSuchAccessPointPolicy"], |o| {
-            o.policy().unwrap_or_default().to_string()
-        });
+        let policy = section(
+            "GetAccessPointPolicy",
+            policy,
+            &["NoSuchAccessPointPolicy"],
+            |o| o.policy().unwrap_or_default().to_string(),
+        );
         let policy_status = match &policy {
             Section::Present { .. } => required(
                 section(
+                    "GetAccessPointPolicyStatus",
                     clients
                         .call(
                             s3control
@@ -626,7 +640,7 @@ async fn read_access_points_in(
                 String::new(),
                 String::new(),
                 None,
-                classify(e, &[]).into_section(),
+                classify("GetAccessPoint", e, &[]).into_section(),
             ),
         };
         points.push(AccessPoint {
@@ -651,6 +665,7 @@ pub(super) async fn read_analyzers(
     for region in regions {
         let client = clients.access_analyzer(region);
         let pages = all_pages(
+            "ListAnalyzers",
             clients,
             |token| client.list_analyzers().set_next_token(token).send(),
             |page| page.next_token(),
@@ -694,6 +709,7 @@ async fn read_bucket_findings(
     use aws_sdk_accessanalyzer::types::Criterion;
     let criterion = |v: &str| Criterion::builder().eq(v).build();
     let pages = all_pages(
+        "ListFindingsV2",
         clients,
         |token| {
             client
@@ -735,7 +751,7 @@ async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
         .await
     {
         Ok(o) => o,
-        Err(e) => return classify(&e, &[]).into_section(),
+        Err(e) => return classify("DescribeTrails", &e, &[]).into_section(),
     };
     let mut trails = Vec::new();
     for t in described.trail_list() {
@@ -760,10 +776,10 @@ async fn read_trails(clients: &AccountClients) -> Section<Vec<Trail>> {
             is_organization_trail: t.is_organization_trail().unwrap_or(false),
             s3_bucket_name: t.s3_bucket_name().map(str::to_string),
             logging: required(
-                section(status, &[], |o| o.is_logging()),
+                section("GetTrailStatus", status, &[], |o| o.is_logging()),
                 "IsLogging in GetTrailStatus",
             ),
-            event_selectors: section(selectors, &[], |o| EventSelectors {
+            event_selectors: section("GetEventSelectors", selectors, &[], |o| EventSelectors {
                 basic: o
                     .event_selectors()
                     .iter()

@@ -41,7 +41,7 @@ pub async fn read_bucket(
         clients.call(s3.get_bucket_versioning().bucket(name).send()),
         clients.call(s3.get_bucket_logging().bucket(name).send()),
     );
-    let policy = section(policy, &["NoSuchBucketPolicy"], |o| {
+    let policy = section("GetBucketPolicy", policy, &["NoSuchBucketPolicy"], |o| {
         o.policy().unwrap_or_default().to_string()
     });
     let policy_status = read_policy_status(clients, &s3, name, &policy).await;
@@ -84,7 +84,7 @@ pub async fn read_bucket(
         creation_date,
         policy,
         policy_status,
-        acl: section(acl, &[], |o| Acl {
+        acl: section("GetBucketAcl", acl, &[], |o| Acl {
             owner_id: o.owner().and_then(|w| w.id()).map(str::to_string),
             grants: o
                 .grants()
@@ -105,6 +105,7 @@ pub async fn read_bucket(
                 .collect(),
         }),
         public_access_block: section(
+            "GetPublicAccessBlock",
             public_access_block,
             &["NoSuchPublicAccessBlockConfiguration"],
             |o| {
@@ -121,6 +122,7 @@ pub async fn read_bucket(
         ),
         ownership_controls: required(
             section(
+                "GetBucketOwnershipControls",
                 ownership_controls,
                 &["OwnershipControlsNotFoundError"],
                 |o| {
@@ -134,6 +136,7 @@ pub async fn read_bucket(
             "ownership rule",
         ),
         encryption: section(
+            "GetBucketEncryption",
             encryption,
             &["ServerSideEncryptionConfigurationNotFoundError"],
             |o| Encryption {
@@ -167,7 +170,7 @@ pub async fn read_bucket(
                     .collect(),
             },
         ),
-        versioning: section(versioning, &[], |o| Versioning {
+        versioning: section("GetBucketVersioning", versioning, &[], |o| Versioning {
             // AWS returns no status for a bucket that never had versioning.
             status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
             mfa_delete: o
@@ -175,7 +178,7 @@ pub async fn read_bucket(
                 .map_or("Disabled", |s| s.as_str())
                 .to_string(),
         }),
-        logging: match section(logging, &[], |o| {
+        logging: match section("GetBucketLogging", logging, &[], |o| {
             o.logging_enabled().map(|l| Logging {
                 target_bucket: l.target_bucket().to_string(),
                 target_prefix: l.target_prefix().to_string(),
@@ -186,12 +189,16 @@ pub async fn read_bucket(
             Section::Present { value: None } => Section::absent(),
             other => other.map_unreadable(),
         },
-        lifecycle: section(lifecycle, &["NoSuchLifecycleConfiguration"], |o| {
-            Lifecycle {
+        lifecycle: section(
+            "GetBucketLifecycleConfiguration",
+            lifecycle,
+            &["NoSuchLifecycleConfiguration"],
+            |o| Lifecycle {
                 rules: o.rules().iter().map(lifecycle_rule).collect(),
-            }
-        }),
+            },
+        ),
         replication: section(
+            "GetBucketReplication",
             replication,
             &["ReplicationConfigurationNotFoundError"],
             |o| {
@@ -222,6 +229,7 @@ pub async fn read_bucket(
             },
         ),
         object_lock: section(
+            "GetObjectLockConfiguration",
             object_lock,
             &["ObjectLockConfigurationNotFoundError"],
             |o| {
@@ -239,37 +247,47 @@ pub async fn read_bucket(
                 }
             },
         ),
-        notifications: section(notifications, &[], |o| Notifications {
-            topics: o
-                .topic_configurations()
-                .iter()
-                .map(|t| target(t.topic_arn(), t.events()))
-                .collect(),
-            queues: o
-                .queue_configurations()
-                .iter()
-                .map(|q| target(q.queue_arn(), q.events()))
-                .collect(),
-            lambda_functions: o
-                .lambda_function_configurations()
-                .iter()
-                .map(|l| target(l.lambda_function_arn(), l.events()))
-                .collect(),
-            eventbridge_enabled: o.event_bridge_configuration().is_some(),
-        }),
-        tags: section(tags, &["NoSuchTagSet"], |o| {
+        notifications: section(
+            "GetBucketNotificationConfiguration",
+            notifications,
+            &[],
+            |o| Notifications {
+                topics: o
+                    .topic_configurations()
+                    .iter()
+                    .map(|t| target(t.topic_arn(), t.events()))
+                    .collect(),
+                queues: o
+                    .queue_configurations()
+                    .iter()
+                    .map(|q| target(q.queue_arn(), q.events()))
+                    .collect(),
+                lambda_functions: o
+                    .lambda_function_configurations()
+                    .iter()
+                    .map(|l| target(l.lambda_function_arn(), l.events()))
+                    .collect(),
+                eventbridge_enabled: o.event_bridge_configuration().is_some(),
+            },
+        ),
+        tags: section("GetBucketTagging", tags, &["NoSuchTagSet"], |o| {
             o.tag_set()
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect::<BTreeMap<_, _>>()
         }),
-        website: section(website, &["NoSuchWebsiteConfiguration"], |o| Website {
-            index_document: o.index_document().map(|d| d.suffix().to_string()),
-            redirect_all_requests_to: o
-                .redirect_all_requests_to()
-                .map(|r| r.host_name().to_string()),
-        }),
-        cors: section(cors, &["NoSuchCORSConfiguration"], |o| {
+        website: section(
+            "GetBucketWebsite",
+            website,
+            &["NoSuchWebsiteConfiguration"],
+            |o| Website {
+                index_document: o.index_document().map(|d| d.suffix().to_string()),
+                redirect_all_requests_to: o
+                    .redirect_all_requests_to()
+                    .map(|r| r.host_name().to_string()),
+            },
+        ),
+        cors: section("GetBucketCors", cors, &["NoSuchCORSConfiguration"], |o| {
             o.cors_rules()
                 .iter()
                 .map(|r| CorsRule {
@@ -279,27 +297,34 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
-        accelerate: section(accelerate, &[], |o| Accelerate {
-            status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
+        accelerate: section("GetBucketAccelerateConfiguration", accelerate, &[], |o| {
+            Accelerate {
+                status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
+            }
         }),
-        intelligent_tiering: section(intelligent_tiering, &[], |o| {
-            o.intelligent_tiering_configuration_list()
-                .iter()
-                .map(|c| IntelligentTieringConfiguration {
-                    id: c.id().to_string(),
-                    status: c.status().as_str().to_string(),
-                    tierings: c
-                        .tierings()
-                        .iter()
-                        .map(|t| Tiering {
-                            access_tier: t.access_tier().as_str().to_string(),
-                            days: i64::from(t.days()),
-                        })
-                        .collect(),
-                })
-                .collect()
-        }),
-        inventory: section(inventory, &[], |o| {
+        intelligent_tiering: section(
+            "ListBucketIntelligentTieringConfigurations",
+            intelligent_tiering,
+            &[],
+            |o| {
+                o.intelligent_tiering_configuration_list()
+                    .iter()
+                    .map(|c| IntelligentTieringConfiguration {
+                        id: c.id().to_string(),
+                        status: c.status().as_str().to_string(),
+                        tierings: c
+                            .tierings()
+                            .iter()
+                            .map(|t| Tiering {
+                                access_tier: t.access_tier().as_str().to_string(),
+                                days: i64::from(t.days()),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            },
+        ),
+        inventory: section("ListBucketInventoryConfigurations", inventory, &[], |o| {
             o.inventory_configuration_list()
                 .iter()
                 .map(|c| InventoryConfiguration {
@@ -315,7 +340,7 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
-        metrics: section(metrics, &[], |o| {
+        metrics: section("ListBucketMetricsConfigurations", metrics, &[], |o| {
             o.metrics_configuration_list()
                 .iter()
                 .map(|c| MetricsConfiguration {
@@ -324,7 +349,7 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
-        analytics: section(analytics, &[], |o| {
+        analytics: section("ListBucketAnalyticsConfigurations", analytics, &[], |o| {
             o.analytics_configuration_list()
                 .iter()
                 .map(|c| AnalyticsConfiguration {
@@ -349,6 +374,7 @@ async fn read_policy_status(
     match policy {
         Section::Present { .. } => required(
             section(
+                "GetBucketPolicyStatus",
                 clients
                     .call(s3.get_bucket_policy_status().bucket(name).send())
                     .await,

@@ -41,9 +41,23 @@ impl Failure {
     }
 }
 
-/// Classifies an SDK error. `absent_codes` are the codes that mean "not configured" for this
-/// operation (e.g. `NoSuchBucketPolicy`).
-pub fn classify<E>(error: &SdkError<E, HttpResponse>, absent_codes: &[&str]) -> Failure
+/// Error codes AWS gives when it throttles.
+const THROTTLING_CODES: &[&str] = &[
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+];
+
+/// Classifies an SDK error of `operation` (`GetBucketPolicy`). `absent_codes` are the codes
+/// that mean "not configured" for this operation (e.g. `NoSuchBucketPolicy`). The failure
+/// keeps the AWS code and HTTP status, and its message is one sentence a person can act on.
+pub fn classify<E>(
+    operation: &str,
+    error: &SdkError<E, HttpResponse>,
+    absent_codes: &[&str],
+) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -54,21 +68,15 @@ where
     {
         return Failure::Absent(code);
     }
-    let message = error
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| DisplayErrorContext(error).to_string());
-    let failure = ReadFailure {
-        code: code.clone(),
-        message: match status {
-            Some(status) if code.is_none() => format!("HTTP {status}: {message}"),
-            _ => message,
-        },
-        ..ReadFailure::default()
-    };
     // JSON services answer AccessDenied with HTTP 403 and sometimes no code at all.
     let denied = code.as_deref().is_some_and(|c| DENIED_CODES.contains(&c))
         || (status == Some(403) && code.is_none());
+    let failure = ReadFailure {
+        message: describe(operation, error, code.as_deref(), status, denied),
+        code,
+        operation: Some(operation.to_string()),
+        http_status: status,
+    };
     if denied {
         Failure::Denied(failure)
     } else {
@@ -76,8 +84,100 @@ where
     }
 }
 
+/// The readable sentence for an error of `operation` (for errors the CLI prints itself).
+pub fn explain<E>(operation: &str, error: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match classify(operation, error, &[]) {
+        Failure::Denied(f) | Failure::Error(f) => f.message,
+        Failure::Absent(_) => unreachable!("no code means absent here"),
+    }
+}
+
+/// What went wrong, from the parts of the error (never its debug form), and what to do.
+fn describe<E>(
+    operation: &str,
+    error: &SdkError<E, HttpResponse>,
+    code: Option<&str>,
+    status: Option<u16>,
+    denied: bool,
+) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let answer = match (code, status) {
+        (Some(code), Some(status)) => format!("{code}, HTTP {status}"),
+        (Some(code), None) => code.to_string(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => String::new(),
+    };
+    let aws_says = error
+        .message()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": \"{}\"", m.trim_end_matches('.')))
+        .unwrap_or_default();
+    if denied {
+        let actions = super::recorder::iam_actions_of(operation);
+        let grant = if operation == "AssumeRole" {
+            "check that the role exists in the account, that its trust policy lets the caller \
+             assume it, and that --role-name and --external-id match it"
+                .to_string()
+        } else if actions.is_empty() {
+            "check the permissions of the role s3audit uses".to_string()
+        } else {
+            format!(
+                "grant {} to the role s3audit uses (docs/iam-policy.json lists every action it \
+                 needs), or check for an SCP, permission boundary or resource policy that \
+                 denies it",
+                actions.join(" or ")
+            )
+        };
+        return format!("{operation} was denied ({answer}){aws_says}; {grant}.");
+    }
+    match error {
+        SdkError::TimeoutError(_) => format!(
+            "{operation} got no answer within the call timeout; raise --call-timeout, or lower \
+             --max-requests if AWS is slow under the load."
+        ),
+        SdkError::DispatchFailure(failure) => {
+            let kind = if failure.is_timeout() {
+                "timed out"
+            } else if failure.is_io() {
+                "lost its connection"
+            } else {
+                "could not be sent"
+            };
+            let cause = std::error::Error::source(error)
+                .and_then(std::error::Error::source)
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            format!(
+                "{operation} {kind}{cause} after every retry; check the network path to AWS \
+                 (proxy, VPC endpoint, DNS) and run the audit again."
+            )
+        }
+        _ if code.is_some_and(|c| THROTTLING_CODES.contains(&c)) => format!(
+            "{operation} was throttled by AWS ({answer}) after every retry; lower \
+             --max-requests or --max-buckets, or raise --max-attempts."
+        ),
+        _ if status.is_some_and(|s| s >= 500) => format!(
+            "{operation} failed on AWS's side ({answer}){aws_says} after every retry; run the \
+             audit again, or raise --max-attempts."
+        ),
+        _ if status.is_some() => {
+            format!("{operation} was refused ({answer}){aws_says}.")
+        }
+        _ => format!(
+            "{operation} failed before AWS answered ({}); run the audit again.",
+            DisplayErrorContext(error)
+        ),
+    }
+}
+
 /// A call's result as a section: the converted value, or the classified failure.
 pub fn section<O, E, T>(
+    operation: &str,
     result: Result<O, SdkError<E, HttpResponse>>,
     absent_codes: &[&str],
     convert: impl FnOnce(O) -> T,
@@ -87,7 +187,7 @@ where
 {
     match result {
         Ok(output) => Section::present(convert(output)),
-        Err(error) => classify(&error, absent_codes).into_section(),
+        Err(error) => classify(operation, &error, absent_codes).into_section(),
     }
 }
 

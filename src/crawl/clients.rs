@@ -101,10 +101,7 @@ impl AssumeRoleFailure {
             if let Some(sts) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
                 return AssumeRoleFailure {
                     code: sts.code().map(str::to_string),
-                    message: sts
-                        .message()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| DisplayErrorContext(sts).to_string()),
+                    message: super::classify::explain("AssumeRole", sts),
                 };
             }
             source = e.source();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
-use aws_sdk_sts::error::DisplayErrorContext;
+use classify::explain;
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
@@ -62,7 +62,7 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+        .map_err(|e| anyhow::anyhow!(explain("GetCallerIdentity", &e)))
         .context(
             "cannot identify the caller (sts:GetCallerIdentity); \
              help: check the AWS credentials (environment, --profile, SSO login)",
@@ -227,7 +227,7 @@ async fn organization_accounts(
         .describe_organization()
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+        .map_err(|e| anyhow::anyhow!(explain("DescribeOrganization", &e)))
         .context(
             "cannot describe the organization; help: --org needs credentials of the \
              management account or a delegated administrator (organizations:DescribeOrganization)",
@@ -247,7 +247,7 @@ async fn organization_accounts(
     let mut pages = client.list_accounts().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page
-            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+            .map_err(|e| anyhow::anyhow!(explain("ListAccounts", &e)))
             .context("organizations:ListAccounts failed")?;
         members.extend(page.accounts().iter().cloned());
     }
@@ -289,7 +289,7 @@ async fn accounts_under(
             .send();
         while let Some(page) = pages.next().await {
             let page = page
-                .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                .map_err(|e| anyhow::anyhow!(explain("ListAccountsForParent", &e)))
                 .with_context(|| format!("organizations:ListAccountsForParent {parent} failed"))?;
             accounts.extend(page.accounts().iter().cloned());
         }
@@ -300,7 +300,7 @@ async fn accounts_under(
             .send();
         while let Some(page) = pages.next().await {
             let page = page
-                .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(&e)))
+                .map_err(|e| anyhow::anyhow!(explain("ListOrganizationalUnitsForParent", &e)))
                 .with_context(|| {
                     format!("organizations:ListOrganizationalUnitsForParent {parent} failed")
                 })?;

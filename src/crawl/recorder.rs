@@ -14,6 +14,19 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+/// The IAM actions that grant an operation named without its service (`GetBucketPolicy`);
+/// two when services share the name (`GetPublicAccessBlock` of S3 and of S3 Control).
+pub fn iam_actions_of(operation: &str) -> Vec<&'static str> {
+    let mut actions: Vec<&'static str> = OPERATIONS
+        .iter()
+        .filter(|(name, _)| name.split_once(':').is_some_and(|(_, op)| op == operation))
+        .filter_map(|(_, action)| *action)
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
+}
+
 /// Every operation the crawler may call, as `<service>:<Operation>` (the SDK's names), with
 /// the IAM action that grants it (`None`: no permission needed).
 pub const OPERATIONS: &[(&str, Option<&str>)] = &[

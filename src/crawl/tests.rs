@@ -63,7 +63,7 @@ async fn read_policy(clients: &AccountClients, bucket: &str) -> Section<String> 
     let result = clients
         .call(s3.get_bucket_policy().bucket(bucket).send())
         .await;
-    section(result, &["NoSuchBucketPolicy"], |o| {
+    section("GetBucketPolicy", result, &["NoSuchBucketPolicy"], |o| {
         o.policy().unwrap_or_default().to_string()
     })
 }
@@ -106,10 +106,42 @@ async fn throttling_that_outlasts_the_retries_is_an_error_not_absent() {
         .build();
     let policy = read_policy(&clients(&[&rule]), "b").await;
     match policy {
-        Section::Error(failure) => assert_eq!(failure.code.as_deref(), Some("SlowDown")),
+        Section::Error(failure) => {
+            assert_eq!(failure.code.as_deref(), Some("SlowDown"));
+            assert_eq!(failure.http_status, Some(503));
+            assert_eq!(failure.operation.as_deref(), Some("GetBucketPolicy"));
+            assert_eq!(
+                failure.message,
+                "GetBucketPolicy was throttled by AWS (SlowDown, HTTP 503) after every retry; \
+                 lower --max-requests or --max-buckets, or raise --max-attempts."
+            );
+        }
         other => panic!("expected an error section, got {other:?}"),
     }
     assert_eq!(rule.num_calls(), 4, "max_attempts is 4");
+}
+
+#[tokio::test]
+async fn a_denied_read_names_the_iam_action_to_grant() {
+    let denied = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+        s3_error(
+            403,
+            "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+        )
+    });
+    match read_policy(&clients(&[&denied]), "locked").await {
+        Section::Denied(failure) => {
+            assert_eq!(failure.http_status, Some(403));
+            assert_eq!(
+                failure.message,
+                "GetBucketPolicy was denied (AccessDenied, HTTP 403): \"Access Denied\"; grant \
+                 s3:GetBucketPolicy to the role s3audit uses (docs/iam-policy.json lists every \
+                 action it needs), or check for an SCP, permission boundary or resource policy \
+                 that denies it."
+            );
+        }
+        other => panic!("expected a denied section, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ pub struct ResourceRef {
 }
 
 /// Why an outcome is unknown.
-#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UnknownReason {
     /// The section that could not be read (`bucket.policy`), or `account` when the account
@@ -44,7 +44,14 @@ pub struct UnknownReason {
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// One readable sentence: what could not be read and what to do about it.
     pub message: String,
+    /// The AWS operation whose failure this is (`GetBucketPolicy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// The HTTP status AWS answered with; none when no answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,7 +287,7 @@ pub(crate) fn evaluate_rule(
         match run(applies_if, scope, "applies_if") {
             Ok(true) => {}
             Ok(false) => return Outcome::NotApplicable,
-            Err(reason) => return Outcome::Unknown(vec![reason]),
+            Err(reason) => return Outcome::Unknown(vec![*reason]),
         }
     }
     let missing = unreadable(&mut rule.requires.iter().chain(&rule.facts_read));
@@ -290,7 +297,7 @@ pub(crate) fn evaluate_rule(
     match run(&rule.condition, scope, "condition") {
         Ok(true) => Outcome::Pass,
         Ok(false) => Outcome::Fail(rule.detail.as_ref().and_then(|d| describe(d, scope))),
-        Err(reason) => Outcome::Unknown(vec![reason]),
+        Err(reason) => Outcome::Unknown(vec![*reason]),
     }
 }
 
@@ -309,31 +316,33 @@ fn run(
     expression: &super::Expression,
     scope: &Context,
     field: &str,
-) -> Result<bool, UnknownReason> {
+) -> Result<bool, Box<UnknownReason>> {
+    let reason = |message: String| {
+        Box::new(UnknownReason {
+            section: "evaluation".into(),
+            state: "error".into(),
+            message,
+            ..UnknownReason::default()
+        })
+    };
     match expression.program.execute(scope) {
         Ok(Value::Bool(b)) => Ok(b),
         // A fact that the snapshot cannot decide is null (a replication destination in an
         // account that was not audited): neither pass nor fail.
-        Ok(Value::Null) => Err(UnknownReason {
-            section: "evaluation".into(),
-            state: "error".into(),
-            code: None,
-            message: format!(
-                "`{field}` is null: the snapshot does not hold what it needs (see the facts)"
-            ),
-        }),
-        Ok(other) => Err(UnknownReason {
-            section: "evaluation".into(),
-            state: "error".into(),
-            code: None,
-            message: format!("`{field}` gave {other:?}, not a bool"),
-        }),
-        Err(e) => Err(UnknownReason {
-            section: "evaluation".into(),
-            state: "error".into(),
-            code: None,
-            message: format!("`{field}` failed: {e}"),
-        }),
+        Ok(Value::Null) => Err(reason(format!(
+            "`{field}` is null: the snapshot does not hold what it needs (see the facts)"
+        ))),
+        Ok(other) => Err(reason(format!(
+            "`{field}` gave {}, not a bool: the rule is broken, report it",
+            match other {
+                Value::Int(_) | Value::UInt(_) | Value::Float(_) => "a number",
+                Value::String(_) => "a string",
+                Value::List(_) => "a list",
+                Value::Map(_) => "a map",
+                _ => "a value",
+            }
+        ))),
+        Err(e) => Err(reason(format!("`{field}` failed: {e}"))),
     }
 }
 
@@ -344,6 +353,7 @@ fn entry_failure(account: &Account) -> Option<UnknownReason> {
             state: "error".into(),
             code: code.clone(),
             message: format!("the account could not be entered: {message}"),
+            ..UnknownReason::default()
         }),
         _ => None,
     }
@@ -382,6 +392,8 @@ fn unknown_reason(section: &str, state: SectionState, failure: &ReadFailure) -> 
         .to_string(),
         code: failure.code.clone(),
         message: failure.message.clone(),
+        operation: failure.operation.clone(),
+        http_status: failure.http_status,
     }
 }
 

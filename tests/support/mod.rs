@@ -139,22 +139,27 @@ impl Emulator {
     /// Runs s3audit against the emulator with the given credentials (default: the
     /// management account's) and arguments.
     pub fn s3audit(&self, credentials: Option<(&str, &str)>, args: &[&str]) -> Output {
-        let (key, secret) = credentials.unwrap_or(("testing", "testing"));
-        Command::cargo_bin("s3audit")
-            .unwrap()
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", &self.url)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .output()
-            .unwrap()
+        s3audit_at(&self.url, credentials, args)
     }
+}
+
+/// Runs s3audit against an endpoint (the emulator, or a proxy in front of it).
+pub fn s3audit_at(endpoint: &str, credentials: Option<(&str, &str)>, args: &[&str]) -> Output {
+    let (key, secret) = credentials.unwrap_or(("testing", "testing"));
+    Command::cargo_bin("s3audit")
+        .unwrap()
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap()
 }
 
 impl Drop for Emulator {
@@ -209,4 +214,81 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// The fault-injecting proxy (tests/emulator/fault_proxy.py) in front of an emulator: it
+/// forwards every request and fails those its rules match. Dropping it stops it.
+pub struct FaultProxy {
+    child: Child,
+    pub url: String,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str) -> FaultProxy {
+        let mut child = Command::new(python())
+            .arg(repo("tests/emulator/fault_proxy.py"))
+            .args(["--upstream", upstream, "--port", "0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the fault proxy starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the proxy prints its address");
+        let url = line
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected proxy output: {line:?}"))
+            .trim()
+            .to_string();
+        FaultProxy { child, url }
+    }
+
+    /// Replaces the fault rules (see the proxy's docstring); returns nothing, panics when the
+    /// proxy refuses them.
+    pub fn set_rules(&self, rules: &Value) {
+        let answer = self.control("PUT", Some(rules));
+        assert!(answer["rules"].is_array(), "{answer}");
+    }
+
+    /// How many requests each rule faulted.
+    pub fn hits(&self) -> Vec<u64> {
+        self.control("GET", None)["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| h.as_u64().unwrap())
+            .collect()
+    }
+
+    fn control(&self, method: &str, body: Option<&Value>) -> Value {
+        use std::io::{Read, Write};
+        let address = self.url.strip_prefix("http://").unwrap();
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let body = body.map(Value::to_string).unwrap_or_default();
+        write!(
+            stream,
+            "{method} /__faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, json) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(
+            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+            "{answer}"
+        );
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

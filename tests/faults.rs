@@ -1,0 +1,265 @@
+//! What the crawl does when one call fails for one resource: the real binary crawls the
+//! emulated organization through a fault-injecting proxy (tests/emulator/fault_proxy.py).
+//! Whatever the fault (denied, a 500 that outlives the retries, a timeout, a connection
+//! reset), every outcome that depends on the failed read, directly or through a join with
+//! another bucket, is `unknown`: a failing check never turns into a pass.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use support::{Emulator, FaultProxy, read_json, s3audit_at, text, validate_sarif_in};
+
+/// Outcomes of one run: (rule, resource ARN) → `fail` or `unknown` (passes are not listed).
+type Outcomes = BTreeMap<(String, String), &'static str>;
+
+/// A bucket that others log to, and a bucket that another replicates to, in the default
+/// scenario: failing their reads exercises the joins as well as their own rules.
+const LOG_TARGET: &str = "prod-access-logs-eu";
+const REPLICA: &str = "prod-data-lake-replica";
+
+/// Fewer attempts and a short timeout keep a faulted crawl quick; the proxy fails every
+/// retry, so the outcome is the same as with the defaults.
+const FAST_FAILURE: &[&str] = &["--max-attempts", "2", "--call-timeout", "3"];
+
+fn crawl(proxy: &FaultProxy, out: &Path) -> (Value, Value) {
+    let dir = out.to_str().unwrap();
+    let snapshot = format!("{dir}/snapshot.json");
+    let mut args = vec![
+        "--org",
+        "--quiet",
+        "--output-dir",
+        dir,
+        "--snapshot",
+        &snapshot,
+        "--format",
+        "json,sarif",
+    ];
+    args.extend_from_slice(FAST_FAILURE);
+    let output = s3audit_at(&proxy.url, None, &args);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    validate_sarif_in(out);
+    (
+        read_json(&out.join("s3audit.json")),
+        read_json(Path::new(&snapshot)),
+    )
+}
+
+fn outcomes(results: &Value) -> Outcomes {
+    let key = |v: &Value| {
+        (
+            v["rule_id"].as_str().unwrap().to_string(),
+            v["resource"]["arn"].as_str().unwrap().to_string(),
+        )
+    };
+    let mut outcomes = Outcomes::new();
+    for finding in results["findings"].as_array().unwrap() {
+        outcomes.insert(key(finding), "fail");
+    }
+    for unknown in results["unknown"].as_array().unwrap() {
+        outcomes.insert(key(unknown), "unknown");
+    }
+    outcomes
+}
+
+/// Every unknown reason is a sentence with the operation that failed, not a debug dump.
+fn assert_readable_reasons(results: &Value, what: &str) {
+    for unknown in results["unknown"].as_array().unwrap() {
+        for reason in unknown["reasons"].as_array().unwrap() {
+            let message = reason["message"].as_str().unwrap();
+            for dump in ["Error {", "Error(", "Some(", "{ source", "Unhandled"] {
+                assert!(!message.contains(dump), "{what}: debug text in {message:?}");
+            }
+        }
+    }
+}
+
+/// Every failure of the clean crawl is still a failure or unknown: none became a pass.
+fn assert_no_fail_became_pass(clean: &Outcomes, faulty: &Outcomes, what: &str) {
+    let passed: Vec<_> = clean
+        .iter()
+        .filter(|(_, outcome)| **outcome == "fail")
+        .filter(|(key, _)| !faulty.contains_key(*key))
+        .map(|(key, _)| key)
+        .collect();
+    assert!(
+        passed.is_empty(),
+        "{what}: failures that became passes: {passed:?}"
+    );
+}
+
+fn bucket<'a>(snapshot: &'a Value, name: &str) -> &'a Value {
+    snapshot["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["buckets"]["value"].as_array())
+        .flatten()
+        .find(|b| b["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the snapshot"))
+}
+
+/// The reasons given for an unknown outcome, or a panic naming what it was instead.
+fn unknown_reasons<'a>(results: &'a Value, rule: &str, bucket: &str) -> &'a Vec<Value> {
+    results["unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["rule_id"] == rule && u["resource"]["name"] == bucket)
+        .map(|u| u["reasons"].as_array().unwrap())
+        .unwrap_or_else(|| {
+            let failed = results["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule_id"] == rule && f["resource"]["name"] == bucket);
+            panic!(
+                "{rule} on {bucket} is {}, not unknown",
+                if failed { "fail" } else { "pass" }
+            )
+        })
+}
+
+/// Buckets of the scenario whose configuration names `target` under `key`.
+fn buckets_pointing_at<'a>(scenario: &'a Value, key: &str, target: &str) -> Vec<&'a str> {
+    scenario["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["config"][key] == target)
+        .map(|b| b["name"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn an_unreadable_bucket_region_makes_the_joins_on_it_unknown_whatever_the_fault() {
+    let emulator = Emulator::start();
+    let scenario = emulator.scenario(&[]);
+    let proxy = FaultProxy::start(&emulator.url);
+    let dir = tempfile::tempdir().unwrap();
+    let (clean_results, _) = crawl(&proxy, dir.path());
+    let clean = outcomes(&clean_results);
+
+    let loggers = buckets_pointing_at(&scenario, "logging_target", LOG_TARGET);
+    let replicators = buckets_pointing_at(&scenario, "replication_destination", REPLICA);
+    assert!(
+        !loggers.is_empty() && !replicators.is_empty(),
+        "the scenario changed: nothing logs to {LOG_TARGET} or replicates to {REPLICA}"
+    );
+
+    for fault in ["error", "timeout", "reset", "denied"] {
+        proxy.set_rules(&json!([
+            {"bucket": LOG_TARGET, "query": "location", "fault": fault},
+            {"bucket": REPLICA, "query": "location", "fault": fault},
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let (results, snapshot) = crawl(&proxy, dir.path());
+        assert!(
+            proxy.hits().iter().all(|&h| h > 0),
+            "{fault}: no request was faulted"
+        );
+        for name in [LOG_TARGET, REPLICA] {
+            let crawled = bucket(&snapshot, name);
+            assert_eq!(crawled["region"], Value::Null, "{fault}: {name}");
+            let state = if fault == "denied" { "denied" } else { "error" };
+            assert_eq!(crawled["policy"]["state"], state, "{fault}: {name}");
+            assert_eq!(
+                crawled["policy"]["operation"], "GetBucketLocation",
+                "{fault}: {name}: {}",
+                crawled["policy"]
+            );
+        }
+        for source in &loggers {
+            let reasons = unknown_reasons(&results, "bucket-logging-target-invalid", source);
+            assert!(
+                reasons.iter().any(|r| r["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("bucket {LOG_TARGET}"))),
+                "{fault}: {source}: {reasons:?}"
+            );
+        }
+        for source in &replicators {
+            let reasons =
+                unknown_reasons(&results, "bucket-cross-region-replication-disabled", source);
+            assert!(
+                reasons.iter().any(|r| r["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("bucket {REPLICA}"))),
+                "{fault}: {source}: {reasons:?}"
+            );
+        }
+        assert_no_fail_became_pass(&clean, &outcomes(&results), fault);
+        assert_readable_reasons(&results, fault);
+    }
+}
+
+/// The S3 subresource (query key) of each bucket section's read, as the proxy matches it.
+const SECTION_QUERIES: &[(&str, &str)] = &[
+    ("policy", "policy"),
+    ("policy_status", "policyStatus"),
+    ("acl", "acl"),
+    ("public_access_block", "publicAccessBlock"),
+    ("ownership_controls", "ownershipControls"),
+    ("encryption", "encryption"),
+    ("versioning", "versioning"),
+    ("logging", "logging"),
+    ("lifecycle", "lifecycle"),
+    ("replication", "replication"),
+    ("object_lock", "object-lock"),
+    ("notifications", "notification"),
+    ("tags", "tagging"),
+    ("website", "website"),
+    ("cors", "cors"),
+    ("accelerate", "accelerate"),
+    ("intelligent_tiering", "intelligent-tiering"),
+    ("inventory", "inventory"),
+    ("metrics", "metrics"),
+    ("analytics", "analytics"),
+];
+
+#[test]
+fn every_bucket_section_failing_in_turn_never_turns_a_failure_into_a_pass() {
+    let declared: BTreeSet<&str> = s3audit::snapshot::BUCKET_SECTIONS.iter().copied().collect();
+    let tested: BTreeSet<&str> = SECTION_QUERIES.iter().map(|(s, _)| *s).collect();
+    assert_eq!(declared, tested, "every bucket section is failed in turn");
+
+    let emulator = Emulator::start();
+    emulator.scenario(&[]);
+    let proxy = FaultProxy::start(&emulator.url);
+    let dir = tempfile::tempdir().unwrap();
+    let (clean_results, clean_snapshot) = crawl(&proxy, dir.path());
+    let clean = outcomes(&clean_results);
+    // The faults rotate so that each kind fails several sections.
+    let faults = ["denied", "error", "timeout", "reset"];
+    for (i, (section, query)) in SECTION_QUERIES.iter().enumerate() {
+        let fault = faults[i % faults.len()];
+        proxy.set_rules(&json!([
+            {"bucket": LOG_TARGET, "query": query, "method": "GET", "fault": fault},
+            {"bucket": REPLICA, "query": query, "method": "GET", "fault": fault},
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let (results, snapshot) = crawl(&proxy, dir.path());
+        let what = format!("{section} {fault}");
+        for name in [LOG_TARGET, REPLICA] {
+            let clean_state = &bucket(&clean_snapshot, name)[section]["state"];
+            let state = &bucket(&snapshot, name)[section]["state"];
+            // A policy status is only asked for when there is a policy.
+            if clean_state == "absent" && *section == "policy_status" {
+                continue;
+            }
+            let expected = if fault == "denied" { "denied" } else { "error" };
+            assert_eq!(
+                state,
+                expected,
+                "{what}: {name}: {}",
+                bucket(&snapshot, name)[section]
+            );
+        }
+        assert_no_fail_became_pass(&clean, &outcomes(&results), &what);
+        assert_readable_reasons(&results, &what);
+    }
+}
