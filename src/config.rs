@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::Severity;
-use crate::rules::engine::ResourceRef;
+pub use crate::vocabulary::{BucketSelectors, TagSelector};
+use crate::vocabulary::{ResourceRef, Severity};
 
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -40,50 +40,6 @@ pub struct RuleSelection {
     /// These rules do not run.
     #[serde(default)]
     pub disable: Vec<String>,
-}
-
-/// Buckets chosen by their tags, for rules that apply to some buckets only.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TagSelector {
-    /// A bucket is selected when it has any of these tags with that value.
-    pub tags: BTreeMap<String, String>,
-}
-
-impl TagSelector {
-    fn tag(key: &str, value: &str) -> TagSelector {
-        TagSelector {
-            tags: BTreeMap::from([(key.into(), value.into())]),
-        }
-    }
-
-    pub fn critical_default() -> TagSelector {
-        TagSelector::tag("data-classification", "critical")
-    }
-
-    pub fn global_uploads_default() -> TagSelector {
-        TagSelector::tag("upload-scope", "global")
-    }
-
-    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
-        self.tags.iter().any(|(k, v)| tags.get(k) == Some(v))
-    }
-}
-
-/// The tag selectors rules use, as configured.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BucketSelectors {
-    pub critical: TagSelector,
-    pub global_uploads: TagSelector,
-}
-
-impl Default for BucketSelectors {
-    fn default() -> Self {
-        BucketSelectors {
-            critical: TagSelector::critical_default(),
-            global_uploads: TagSelector::global_uploads_default(),
-        }
-    }
 }
 
 impl Default for Config {
@@ -318,7 +274,7 @@ impl Waiver {
     }
 
     fn covers(&self, resource: &ResourceRef) -> bool {
-        use crate::rules::ResourceKind;
+        use crate::vocabulary::ResourceKind;
         if let Some(bucket) = &self.bucket {
             return resource.kind == ResourceKind::Bucket && &resource.arn == bucket;
         }
@@ -328,7 +284,7 @@ impl Waiver {
                     .account
                     .as_ref()
                     .is_none_or(|a| a == &resource.account_id)
-                && crate::analyze::policy::wildcard_match_exact_case(glob, &resource.name);
+                && crate::vocabulary::wildcard_match_exact_case(glob, &resource.name);
         }
         self.account.as_ref() == Some(&resource.account_id)
     }
@@ -337,7 +293,7 @@ impl Waiver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ResourceKind;
+    use crate::vocabulary::ResourceKind;
 
     fn bucket(account: &str, name: &str) -> ResourceRef {
         ResourceRef {

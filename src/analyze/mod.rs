@@ -19,8 +19,8 @@ pub use scope::{KnownBucket, Scope};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::config::BucketSelectors;
 use crate::snapshot::{Account, Acl, Bucket, PublicAccessBlock, ReadFailure, Section};
+use crate::vocabulary::BucketSelectors;
 use policy::{Effect, Policy, READ_ACTIONS, Statement, WRITE_ACTIONS};
 
 /// The sections each top-level fact is computed from.

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::vocabulary::wildcard_match_exact_case;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,30 +167,6 @@ fn parse_principals(value: &Value) -> Result<Principals, String> {
 /// Case-insensitive IAM wildcard match (`*` any run of characters, `?` one character).
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     wildcard_match_exact_case(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
-}
-
-/// Case-sensitive wildcard match (`*` any run of characters, `?` one character).
-pub fn wildcard_match_exact_case(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ti));
-            pi += 1;
-        } else if let Some((star, matched)) = backtrack {
-            pi = star + 1;
-            ti = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// Condition keys whose fixed values pin who may call or from where, so that a `"*"`

@@ -8,34 +8,20 @@ use super::classify::{Failure, classify, required, section};
 use super::clients::AccountClients;
 use super::progress::Progress;
 use crate::snapshot::{
-    AccessPoint, AdvancedEventSelector, AdvancedFieldSelector, Analyzer, AnalyzerFinding, Bucket,
-    CloudFrontDistribution, CloudFrontOrigin, DataResource, EventSelector, EventSelectors,
-    GuardDutyDetector, GuardDutyRegion, MacieRegion, MultiRegionAccessPoint, PolicyStatus,
-    PublicAccessBlock, ReadFailure, Section, StorageLensConfiguration, Trail,
+    AccessPoint, Account, AccountAccess, AdvancedEventSelector, AdvancedFieldSelector, Analyzer,
+    AnalyzerFinding, Bucket, CloudFrontDistribution, CloudFrontOrigin, DataResource, EventSelector,
+    EventSelectors, GuardDutyDetector, GuardDutyRegion, MacieRegion, MultiRegionAccessPoint,
+    PolicyStatus, PublicAccessBlock, ReadFailure, Section, StorageLensConfiguration, Trail,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-
-/// Account-level sections plus the buckets.
-pub struct AccountData {
-    pub public_access_block: Section<PublicAccessBlock>,
-    pub access_points: Section<Vec<AccessPoint>>,
-    pub access_analyzers: Section<Vec<Analyzer>>,
-    pub trails: Section<Vec<Trail>>,
-    pub multi_region_access_points: Section<Vec<MultiRegionAccessPoint>>,
-    pub storage_lens: Section<Vec<StorageLensConfiguration>>,
-    pub guardduty: Section<Vec<GuardDutyRegion>>,
-    pub macie: Section<Vec<MacieRegion>>,
-    pub cloudfront_distributions: Section<Vec<CloudFrontDistribution>>,
-    pub buckets: Section<Vec<Bucket>>,
-}
 
 pub async fn read_account(
     clients: &AccountClients,
     account_id: &str,
     bucket_concurrency: usize,
     progress: &Progress,
-) -> AccountData {
+) -> Account {
     let s3control = clients.s3control(&clients.home_region());
     let (
         public_access_block,
@@ -92,7 +78,11 @@ pub async fn read_account(
         read_guardduty(clients, &regions),
         read_macie(clients, &regions),
     );
-    AccountData {
+    // The caller fills in the account's identity and how it was entered.
+    Account {
+        id: account_id.to_string(),
+        name: None,
+        access: AccountAccess::Caller,
         public_access_block,
         access_points,
         access_analyzers,

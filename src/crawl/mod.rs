@@ -173,16 +173,7 @@ async fn crawl_account(
         id: target.id,
         name: target.name,
         access,
-        public_access_block: data.public_access_block,
-        access_points: data.access_points,
-        access_analyzers: data.access_analyzers,
-        trails: data.trails,
-        multi_region_access_points: data.multi_region_access_points,
-        storage_lens: data.storage_lens,
-        guardduty: data.guardduty,
-        macie: data.macie,
-        cloudfront_distributions: data.cloudfront_distributions,
-        buckets: data.buckets,
+        ..data
     }
 }
 
@@ -194,25 +185,16 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
         message: format!("the account could not be entered: {}", failure.message),
         ..ReadFailure::default()
     };
-    Account {
-        id: target.id,
-        name: target.name,
-        access: AccountAccess::Failed {
+    Account::every_section(
+        &target.id,
+        target.name,
+        AccountAccess::Failed {
             role_arn: Some(role_arn),
             code: failure.code,
             message: failure.message,
         },
-        public_access_block: Section::Error(reason.clone()),
-        access_points: Section::Error(reason.clone()),
-        access_analyzers: Section::Error(reason.clone()),
-        trails: Section::Error(reason.clone()),
-        multi_region_access_points: Section::Error(reason.clone()),
-        storage_lens: Section::Error(reason.clone()),
-        guardduty: Section::Error(reason.clone()),
-        macie: Section::Error(reason.clone()),
-        cloudfront_distributions: Section::Error(reason.clone()),
-        buckets: Section::Error(reason),
-    }
+        &Section::Error(reason),
+    )
 }
 
 /// The organization and its ACTIVE accounts (under `--ou` when given).

@@ -53,7 +53,8 @@ impl Progress {
 
     pub fn bucket_done(&self, bucket: &Bucket) {
         self.buckets_done.fetch_add(1, Ordering::Relaxed);
-        let failed = crate::rules::engine::bucket_sections(bucket)
+        let failed = bucket
+            .sections()
             .iter()
             .filter(|(_, s)| s.failure().is_some())
             .count();

@@ -279,6 +279,25 @@ impl Intercept for Recorder {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_declared_section_operation_is_listed_with_an_iam_action() {
+        use crate::snapshot::{ACCOUNT_SECTION_DECLARATIONS, BUCKET_SECTION_DECLARATIONS};
+        for declaration in BUCKET_SECTION_DECLARATIONS
+            .iter()
+            .chain(ACCOUNT_SECTION_DECLARATIONS)
+        {
+            for operation in declaration.operations {
+                let known = super::OPERATIONS.iter().find(|(name, _)| name == operation);
+                assert!(
+                    known.is_some_and(|(_, action)| action.is_some()),
+                    "{}: {operation} is not in the crawler's operation table (and so not in \
+                     docs/iam-policy.json)",
+                    declaration.name
+                );
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -13,7 +13,6 @@ use super::Results;
 use crate::analyze::{Scope, analyze_bucket};
 use crate::config::BucketSelectors;
 use crate::rules::RuleSet;
-use crate::rules::engine::{account_sections, bucket_sections};
 use crate::snapshot::Snapshot;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html.hbs");
@@ -156,8 +155,8 @@ fn evidence(
                 continue;
             };
             let sections = match (root, bucket) {
-                ("bucket", Some(bucket)) => bucket_sections(bucket),
-                ("account", _) => account_sections(account),
+                ("bucket", Some(bucket)) => bucket.sections(),
+                ("account", _) => account.sections(),
                 _ => continue,
             };
             if let Some((_, value)) = sections.into_iter().find(|(n, _)| *n == name) {

@@ -12,27 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleSet};
 use crate::analyze::{Scope, analyze_account, analyze_bucket};
-use crate::config::BucketSelectors;
-use crate::rules::file::ResourceKind;
-use crate::snapshot::{
-    Account, AccountAccess, Bucket, ReadFailure, Section, SectionState, Snapshot,
-};
-
-/// The resource an outcome is about.
-#[derive(
-    Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceRef {
-    pub kind: ResourceKind,
-    pub account_id: String,
-    /// The bucket's region; none for account-level resources.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Bucket name, or the account id for an account.
-    pub name: String,
-    pub arn: String,
-}
+use crate::snapshot::{Account, AccountAccess, Bucket, ReadFailure, SectionState, Snapshot};
+pub use crate::vocabulary::ResourceRef;
+use crate::vocabulary::{BucketSelectors, ResourceKind};
 
 /// Why an outcome is unknown.
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Eq, Default)]
@@ -372,8 +354,8 @@ fn section_failure(
     }
     let (root, name) = section.split_once('.')?;
     let sections = match (root, bucket) {
-        ("bucket", Some(bucket)) => bucket_sections(bucket),
-        ("account", _) => account_sections(account),
+        ("bucket", Some(bucket)) => bucket.sections(),
+        ("account", _) => account.sections(),
         _ => return None,
     };
     let (_, found) = sections.into_iter().find(|(n, _)| *n == name)?;
@@ -395,69 +377,6 @@ fn unknown_reason(section: &str, state: SectionState, failure: &ReadFailure) -> 
         operation: failure.operation.clone(),
         http_status: failure.http_status,
     }
-}
-
-/// What the engine needs of any section, whatever its value type.
-pub(crate) trait AnySection: Sync {
-    fn failure(&self) -> Option<(SectionState, &ReadFailure)>;
-    /// The value as CEL sees it: the value when present, `null` otherwise.
-    fn to_cel(&self) -> Value;
-    /// The section as the snapshot holds it (state and value or failure), for evidence.
-    fn to_json(&self) -> serde_json::Value;
-}
-
-impl<T: Serialize + Sync> AnySection for Section<T> {
-    fn failure(&self) -> Option<(SectionState, &ReadFailure)> {
-        Section::failure(self)
-    }
-
-    fn to_cel(&self) -> Value {
-        self.value().map_or(Value::Null, to_cel)
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("snapshot sections serialize")
-    }
-}
-
-/// Every bucket section by name; the one place that lists them for the engine.
-pub(crate) fn bucket_sections(b: &Bucket) -> Vec<(&'static str, &dyn AnySection)> {
-    vec![
-        ("policy", &b.policy),
-        ("policy_status", &b.policy_status),
-        ("acl", &b.acl),
-        ("public_access_block", &b.public_access_block),
-        ("ownership_controls", &b.ownership_controls),
-        ("encryption", &b.encryption),
-        ("versioning", &b.versioning),
-        ("logging", &b.logging),
-        ("lifecycle", &b.lifecycle),
-        ("replication", &b.replication),
-        ("object_lock", &b.object_lock),
-        ("notifications", &b.notifications),
-        ("tags", &b.tags),
-        ("website", &b.website),
-        ("cors", &b.cors),
-        ("accelerate", &b.accelerate),
-        ("intelligent_tiering", &b.intelligent_tiering),
-        ("inventory", &b.inventory),
-        ("metrics", &b.metrics),
-        ("analytics", &b.analytics),
-    ]
-}
-
-pub(crate) fn account_sections(a: &Account) -> Vec<(&'static str, &dyn AnySection)> {
-    vec![
-        ("public_access_block", &a.public_access_block),
-        ("access_points", &a.access_points),
-        ("access_analyzers", &a.access_analyzers),
-        ("trails", &a.trails),
-        ("multi_region_access_points", &a.multi_region_access_points),
-        ("storage_lens", &a.storage_lens),
-        ("guardduty", &a.guardduty),
-        ("macie", &a.macie),
-        ("cloudfront_distributions", &a.cloudfront_distributions),
-    ]
 }
 
 fn to_cel<T: Serialize + ?Sized>(value: &T) -> Value {
@@ -491,7 +410,8 @@ pub(crate) fn bucket_view(bucket: &Bucket, partition: &str, sections_read: &[&st
         ("creation_date", optional_string(&bucket.creation_date)),
     ];
     fields.extend(
-        bucket_sections(bucket)
+        bucket
+            .sections()
             .into_iter()
             .filter(|(n, _)| sections_read.contains(n))
             .map(|(n, s)| (n, s.to_cel())),
@@ -535,11 +455,7 @@ pub(crate) fn account_view(account: &Account) -> Value {
         ("id", Value::from(account.id.as_str())),
         ("name", optional_string(&account.name)),
     ];
-    fields.extend(
-        account_sections(account)
-            .into_iter()
-            .map(|(n, s)| (n, s.to_cel())),
-    );
+    fields.extend(account.sections().into_iter().map(|(n, s)| (n, s.to_cel())));
     object(fields)
 }
 

@@ -7,9 +7,11 @@
 
 mod load;
 mod model;
+mod sections;
 
 pub use load::{LoadError, from_json_str, load_file};
 pub use model::*;
+pub use sections::{AnySection, SectionDeclaration, SectionOwner};
 
 /// The snapshot format version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;

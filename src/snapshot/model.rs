@@ -172,41 +172,44 @@ pub struct Organization {
     pub account_ids: Vec<String>,
 }
 
-/// One AWS account and everything read in it.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Account {
-    /// The 12-digit account id.
-    pub id: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    /// How the crawler got in, or why it could not.
-    pub access: AccountAccess,
+super::sections::declare_account! {
     /// Account-level S3 Block Public Access (S3 Control `GetPublicAccessBlock`).
-    pub public_access_block: Section<PublicAccessBlock>,
+    public_access_block: PublicAccessBlock => ["s3control:GetPublicAccessBlock"];
     /// S3 access points of the account (S3 Control `ListAccessPoints`).
-    pub access_points: Section<Vec<AccessPoint>>,
+    access_points: Vec<AccessPoint> => [
+        "s3control:ListAccessPoints",
+        "s3control:GetAccessPoint",
+        "s3control:GetAccessPointPolicy",
+        "s3control:GetAccessPointPolicyStatus",
+    ];
     /// IAM Access Analyzer analyzers in the regions crawled.
-    pub access_analyzers: Section<Vec<Analyzer>>,
+    access_analyzers: Vec<Analyzer> => ["accessanalyzer:ListAnalyzers", "accessanalyzer:ListFindingsV2"];
     /// CloudTrail trails visible from the account.
-    pub trails: Section<Vec<Trail>>,
+    trails: Vec<Trail> => [
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetEventSelectors",
+        "cloudtrail:GetTrailStatus",
+    ];
     /// Multi-Region Access Points (S3 Control `ListMultiRegionAccessPoints`, us-west-2).
     #[serde(default = "Section::<Vec<MultiRegionAccessPoint>>::not_read")]
-    pub multi_region_access_points: Section<Vec<MultiRegionAccessPoint>>,
+    multi_region_access_points: Vec<MultiRegionAccessPoint> => ["s3control:ListMultiRegionAccessPoints"];
     /// S3 Storage Lens configurations (S3 Control `ListStorageLensConfigurations`).
     #[serde(default = "Section::<Vec<StorageLensConfiguration>>::not_read")]
-    pub storage_lens: Section<Vec<StorageLensConfiguration>>,
+    storage_lens: Vec<StorageLensConfiguration> => [
+        "s3control:ListStorageLensConfigurations",
+        "s3control:GetStorageLensConfiguration",
+    ];
     /// Amazon GuardDuty detectors, per region read (home region and every bucket region).
     #[serde(default = "Section::<Vec<GuardDutyRegion>>::not_read")]
-    pub guardduty: Section<Vec<GuardDutyRegion>>,
+    guardduty: Vec<GuardDutyRegion> => ["guardduty:ListDetectors", "guardduty:GetDetector"];
     /// Amazon Macie, per region read (home region and every bucket region).
     #[serde(default = "Section::<Vec<MacieRegion>>::not_read")]
-    pub macie: Section<Vec<MacieRegion>>,
-    /// CloudFront distributions of the account and their origins (`ListDistributions`).
+    macie: Vec<MacieRegion> => ["macie2:GetMacieSession"];
+    /// CloudFront distributions of the account and their origins (`ListDistributions`), with
+    /// a `HeadBucket` on each S3 origin's bucket.
     #[serde(default = "Section::<Vec<CloudFrontDistribution>>::not_read")]
-    pub cloudfront_distributions: Section<Vec<CloudFrontDistribution>>,
-    /// `ListBuckets`: the buckets the account owns.
-    pub buckets: Section<Vec<Bucket>>,
+    cloudfront_distributions: Vec<CloudFrontDistribution>
+        => ["cloudfront:ListDistributions", "s3:HeadBucket"];
 }
 
 /// How the crawler entered an account.
@@ -437,44 +440,35 @@ pub struct AdvancedFieldSelector {
     pub not_ends_with: Vec<String>,
 }
 
-/// One bucket and every configuration section read for it.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Bucket {
-    pub name: String,
-    /// The bucket's region (`ListBuckets` or `GetBucketLocation`, `us-east-1` for the empty
-    /// constraint); null when it could not be read, and then every section says why. An
-    /// older snapshot's empty string reads as null.
-    #[serde(deserialize_with = "unknown_when_empty")]
-    #[schemars(with = "Option<String>")]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub creation_date: Option<String>,
+super::sections::declare_bucket! {
     /// The bucket policy document, as AWS returned it.
-    pub policy: Section<String>,
-    pub policy_status: Section<PolicyStatus>,
-    pub acl: Section<Acl>,
-    pub public_access_block: Section<PublicAccessBlock>,
-    pub ownership_controls: Section<OwnershipControls>,
-    pub encryption: Section<Encryption>,
-    pub versioning: Section<Versioning>,
-    pub logging: Section<Logging>,
-    pub lifecycle: Section<Lifecycle>,
-    pub replication: Section<Replication>,
-    pub object_lock: Section<ObjectLock>,
-    pub notifications: Section<Notifications>,
-    pub tags: Section<BTreeMap<String, String>>,
-    pub website: Section<Website>,
-    pub cors: Section<Vec<CorsRule>>,
-    pub accelerate: Section<Accelerate>,
-    pub intelligent_tiering: Section<Vec<IntelligentTieringConfiguration>>,
-    pub inventory: Section<Vec<InventoryConfiguration>>,
+    policy: String => ["s3:GetBucketPolicy"], query "policy";
+    policy_status: PolicyStatus => ["s3:GetBucketPolicyStatus"], query "policyStatus";
+    acl: Acl => ["s3:GetBucketAcl"], query "acl";
+    public_access_block: PublicAccessBlock => ["s3:GetPublicAccessBlock"], query "publicAccessBlock";
+    ownership_controls: OwnershipControls => ["s3:GetBucketOwnershipControls"], query "ownershipControls";
+    encryption: Encryption => ["s3:GetBucketEncryption"], query "encryption";
+    versioning: Versioning => ["s3:GetBucketVersioning"], query "versioning";
+    logging: Logging => ["s3:GetBucketLogging"], query "logging";
+    lifecycle: Lifecycle => ["s3:GetBucketLifecycleConfiguration"], query "lifecycle";
+    replication: Replication => ["s3:GetBucketReplication"], query "replication";
+    object_lock: ObjectLock => ["s3:GetObjectLockConfiguration"], query "object-lock";
+    notifications: Notifications => ["s3:GetBucketNotificationConfiguration"], query "notification";
+    tags: BTreeMap<String, String> => ["s3:GetBucketTagging"], query "tagging";
+    website: Website => ["s3:GetBucketWebsite"], query "website";
+    cors: Vec<CorsRule> => ["s3:GetBucketCors"], query "cors";
+    accelerate: Accelerate => ["s3:GetBucketAccelerateConfiguration"], query "accelerate";
+    intelligent_tiering: Vec<IntelligentTieringConfiguration>
+        => ["s3:ListBucketIntelligentTieringConfigurations"], query "intelligent-tiering";
+    inventory: Vec<InventoryConfiguration>
+        => ["s3:ListBucketInventoryConfigurations"], query "inventory";
     /// CloudWatch request metrics configurations (`ListBucketMetricsConfigurations`).
     #[serde(default = "Section::<Vec<MetricsConfiguration>>::not_read")]
-    pub metrics: Section<Vec<MetricsConfiguration>>,
+    metrics: Vec<MetricsConfiguration> => ["s3:ListBucketMetricsConfigurations"], query "metrics";
     /// Storage class analysis configurations (`ListBucketAnalyticsConfigurations`).
     #[serde(default = "Section::<Vec<AnalyticsConfiguration>>::not_read")]
-    pub analytics: Section<Vec<AnalyticsConfiguration>>,
+    analytics: Vec<AnalyticsConfiguration>
+        => ["s3:ListBucketAnalyticsConfigurations"], query "analytics";
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -494,44 +488,6 @@ pub struct AnalyticsConfiguration {
     /// The analysis is exported as CSV to a bucket.
     pub exports_data: bool,
 }
-
-/// The names of the bucket sections, in snapshot order. Rules name them as `bucket.<name>`.
-pub const BUCKET_SECTIONS: &[&str] = &[
-    "policy",
-    "policy_status",
-    "acl",
-    "public_access_block",
-    "ownership_controls",
-    "encryption",
-    "versioning",
-    "logging",
-    "lifecycle",
-    "replication",
-    "object_lock",
-    "notifications",
-    "tags",
-    "website",
-    "cors",
-    "accelerate",
-    "intelligent_tiering",
-    "inventory",
-    "metrics",
-    "analytics",
-];
-
-/// The names of the account sections rules can read, as `account.<name>`. The bucket list
-/// is not one of them: bucket rules see one bucket at a time.
-pub const ACCOUNT_SECTIONS: &[&str] = &[
-    "public_access_block",
-    "access_points",
-    "access_analyzers",
-    "trails",
-    "multi_region_access_points",
-    "storage_lens",
-    "guardduty",
-    "macie",
-    "cloudfront_distributions",
-];
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -748,7 +704,7 @@ pub struct InventoryConfiguration {
 }
 
 /// A region that is unknown is null; snapshots before null regions wrote an empty string.
-fn unknown_when_empty<'de, D: serde::Deserializer<'de>>(
+pub(super) fn unknown_when_empty<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     let region: Option<String> = Option::deserialize(deserializer)?;
@@ -763,37 +719,6 @@ impl Bucket {
         Self::every_section(name, region, &Section::absent())
     }
 
-    /// A bucket whose every section is in the same unread state: `absent`, or `denied` /
-    /// `error` with one reason (a bucket whose region could not be found). A `present`
-    /// template has no value to give and is taken as `absent`.
-    pub fn every_section(name: &str, region: Option<&str>, state: &Section<()>) -> Self {
-        Bucket {
-            name: name.to_string(),
-            region: region.map(str::to_string),
-            creation_date: None,
-            policy: state.clone().map_unreadable(),
-            policy_status: state.clone().map_unreadable(),
-            acl: state.clone().map_unreadable(),
-            public_access_block: state.clone().map_unreadable(),
-            ownership_controls: state.clone().map_unreadable(),
-            encryption: state.clone().map_unreadable(),
-            versioning: state.clone().map_unreadable(),
-            logging: state.clone().map_unreadable(),
-            lifecycle: state.clone().map_unreadable(),
-            replication: state.clone().map_unreadable(),
-            object_lock: state.clone().map_unreadable(),
-            notifications: state.clone().map_unreadable(),
-            tags: state.clone().map_unreadable(),
-            website: state.clone().map_unreadable(),
-            cors: state.clone().map_unreadable(),
-            accelerate: state.clone().map_unreadable(),
-            intelligent_tiering: state.clone().map_unreadable(),
-            inventory: state.clone().map_unreadable(),
-            metrics: state.clone().map_unreadable(),
-            analytics: state.clone().map_unreadable(),
-        }
-    }
-
     pub fn arn(&self, partition: &str) -> String {
         format!("arn:{partition}:s3:::{}", self.name)
     }
@@ -803,19 +728,8 @@ impl Account {
     /// An entered account with every section `absent` and no buckets.
     pub fn all_absent(id: &str) -> Self {
         Account {
-            id: id.to_string(),
-            name: None,
-            access: AccountAccess::Caller,
-            public_access_block: Section::absent(),
-            access_points: Section::absent(),
-            access_analyzers: Section::absent(),
-            trails: Section::absent(),
-            multi_region_access_points: Section::absent(),
-            storage_lens: Section::absent(),
-            guardduty: Section::absent(),
-            macie: Section::absent(),
-            cloudfront_distributions: Section::absent(),
             buckets: Section::present(Vec::new()),
+            ..Account::every_section(id, None, AccountAccess::Caller, &Section::absent())
         }
     }
 }
