@@ -134,8 +134,11 @@ pub struct LoggingTargetFacts {
     /// The target's default encryption uses a KMS key, which server access log delivery does
     /// not support (only SSE-S3); null when not known.
     pub target_uses_kms: Option<bool>,
+    /// The target has Requester Pays on, which server access log delivery does not
+    /// support; null when not known.
+    pub target_requester_pays: Option<bool>,
     /// The target is valid: not the bucket itself, same region and account, no default
-    /// retention, no KMS default encryption. Null when the snapshot does not say (the target
+    /// retention, no KMS default encryption, no Requester Pays. Null when the snapshot does not say (the target
     /// is in an account that was not audited, or its settings could not be read).
     pub valid: Option<bool>,
 }
@@ -421,11 +424,13 @@ fn logging_target_facts(
     let same_account = known.clone().map(|k| k.account == account.id);
     let target_has_default_retention = known.clone().and_then(|k| k.default_retention.clone());
     let target_uses_kms = known.clone().and_then(|k| k.default_kms.clone());
+    let target_requester_pays = known.clone().and_then(|k| k.requester_pays.clone());
     let checks = [
         same_region.clone(),
         same_account.clone(),
         target_has_default_retention.clone().map(|r| !r),
         target_uses_kms.clone().map(|k| !k),
+        target_requester_pays.clone().map(|r| !r),
     ];
     let valid = if is_self || checks.iter().any(|c| c == &Ok(false)) {
         Some(false)
@@ -444,6 +449,7 @@ fn logging_target_facts(
         same_account: same_account.ok(),
         target_has_default_retention: target_has_default_retention.ok(),
         target_uses_kms: target_uses_kms.ok(),
+        target_requester_pays: target_requester_pays.ok(),
         valid,
     }
 }
@@ -1215,6 +1221,12 @@ mod join_tests {
                 |s, state| bucket_mut(s, "tgt").encryption = failed(state).map_unreadable(),
                 "facts.logging_target",
                 "bucket.encryption of bucket tgt",
+            ),
+            (
+                "logging target's Requester Pays",
+                |s, state| bucket_mut(s, "tgt").request_payment = failed(state).map_unreadable(),
+                "facts.logging_target",
+                "bucket.request_payment of bucket tgt",
             ),
             (
                 "replication destination's region",

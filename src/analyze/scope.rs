@@ -72,6 +72,8 @@ pub struct KnownBucket {
     pub default_retention: Result<bool, Unread>,
     /// Default encryption with a KMS key (`aws:kms`, `aws:kms:dsse`).
     pub default_kms: Result<bool, Unread>,
+    /// Requester Pays is on.
+    pub requester_pays: Result<bool, Unread>,
 }
 
 /// Why something about another resource is not known: the resource and its section that
@@ -272,6 +274,12 @@ impl Scope {
                     .any(|r| r.sse_algorithm.starts_with("aws:kms"))
             })
         });
+        let requester_pays = known("bucket.request_payment", &bucket.request_payment).map(|()| {
+            bucket
+                .request_payment
+                .value()
+                .is_some_and(|p| p.payer == "Requester")
+        });
         self.buckets.insert(
             bucket.name.clone(),
             KnownBucket {
@@ -280,6 +288,7 @@ impl Scope {
                 region,
                 default_retention,
                 default_kms,
+                requester_pays,
             },
         );
     }

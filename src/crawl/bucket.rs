@@ -11,8 +11,8 @@ use crate::snapshot::{
     Accelerate, Acl, AnalyticsConfiguration, Bucket, CorsRule, Encryption, EncryptionRule, Grant,
     IntelligentTieringConfiguration, InventoryConfiguration, Lifecycle, LifecycleRule, Logging,
     MetricsConfiguration, NotificationTarget, Notifications, ObjectLock, OwnershipControls,
-    PolicyStatus, PublicAccessBlock, Replication, ReplicationRule, Section, Tiering, Transition,
-    Versioning, Website,
+    PolicyStatus, PublicAccessBlock, Replication, ReplicationRule, RequestPayment, Section,
+    Tiering, Transition, Versioning, Website,
 };
 
 /// The region a bucket lives in, from `GetBucketLocation` (empty means us-east-1, `EU` is the
@@ -58,7 +58,7 @@ pub async fn read_bucket(
         clients.call(s3.get_bucket_website().bucket(name).send()),
         clients.call(s3.get_bucket_cors().bucket(name).send()),
     );
-    let (accelerate, intelligent_tiering, inventory, metrics, analytics) = tokio::join!(
+    let (accelerate, intelligent_tiering, inventory, metrics, analytics, request_payment) = tokio::join!(
         clients.call(s3.get_bucket_accelerate_configuration().bucket(name).send()),
         clients.call(
             s3.list_bucket_intelligent_tiering_configurations()
@@ -76,6 +76,7 @@ pub async fn read_bucket(
                 .bucket(name)
                 .send()
         ),
+        clients.call(s3.get_bucket_request_payment().bucket(name).send()),
     );
 
     Bucket {
@@ -361,6 +362,14 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
+        request_payment: required(
+            section("GetBucketRequestPayment", request_payment, &[], |o| {
+                o.payer().map(|p| RequestPayment {
+                    payer: p.as_str().to_string(),
+                })
+            }),
+            "Payer",
+        ),
     }
 }
 

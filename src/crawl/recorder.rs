@@ -153,6 +153,10 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         Some("s3:GetAccelerateConfiguration"),
     ),
     (
+        "s3:GetBucketRequestPayment",
+        Some("s3:GetBucketRequestPayment"),
+    ),
+    (
         "s3:ListBucketIntelligentTieringConfigurations",
         Some("s3:GetIntelligentTieringConfiguration"),
     ),

@@ -469,6 +469,16 @@ super::sections::declare_bucket! {
     #[serde(default = "Section::<Vec<AnalyticsConfiguration>>::not_read")]
     analytics: Vec<AnalyticsConfiguration>
         => ["s3:ListBucketAnalyticsConfigurations"], query "analytics";
+    /// Who pays for requests and downloads (`GetBucketRequestPayment`).
+    #[serde(default = "Section::<RequestPayment>::not_read")]
+    request_payment: RequestPayment => ["s3:GetBucketRequestPayment"], query "requestPayment";
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPayment {
+    /// `BucketOwner`, or `Requester` for a Requester Pays bucket.
+    pub payer: String,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
