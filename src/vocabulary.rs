@@ -49,6 +49,10 @@ impl Severity {
 pub enum ResourceKind {
     Bucket,
     Account,
+    /// An S3 access point (S3 Control), regional.
+    AccessPoint,
+    /// A Multi-Region Access Point (S3 Control), global.
+    MultiRegionAccessPoint,
 }
 
 impl ResourceKind {
@@ -56,6 +60,8 @@ impl ResourceKind {
         match self {
             ResourceKind::Bucket => "bucket",
             ResourceKind::Account => "account",
+            ResourceKind::AccessPoint => "access_point",
+            ResourceKind::MultiRegionAccessPoint => "multi_region_access_point",
         }
     }
 }

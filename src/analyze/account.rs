@@ -10,19 +10,6 @@ use crate::snapshot::{Account, AdvancedEventSelector, EventSelector, ReadFailure
 /// The sections each top-level account fact is computed from.
 pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("s3_data_events", &["account.trails"]),
-    (
-        "access_points_not_blocking_public_access",
-        &["account.access_points"],
-    ),
-    ("access_points_open_to_internet", &["account.access_points"]),
-    (
-        "access_points_with_public_policy",
-        &["account.access_points"],
-    ),
-    (
-        "multi_region_access_points_not_blocking_public_access",
-        &["account.multi_region_access_points"],
-    ),
     ("storage_lens_enabled", &["account.storage_lens"]),
     ("guardduty_s3_protection_missing", &["account.guardduty"]),
     ("macie_missing", &["account.macie"]),
@@ -35,16 +22,6 @@ pub const ACCOUNT_FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq, Default)]
 pub struct AccountFacts {
     pub s3_data_events: DataEventCoverage,
-    /// Access points (`name (region)`) whose Block Public Access settings are not all on
-    /// (Security Hub S3.19).
-    pub access_points_not_blocking_public_access: Vec<String>,
-    /// Access points reachable from the internet rather than from one VPC only.
-    pub access_points_open_to_internet: Vec<String>,
-    /// Access points whose policy AWS reports as public (`GetAccessPointPolicyStatus`).
-    pub access_points_with_public_policy: Vec<String>,
-    /// Multi-Region Access Points whose Block Public Access settings are not all on
-    /// (Security Hub S3.24).
-    pub multi_region_access_points_not_blocking_public_access: Vec<String>,
     /// An enabled Storage Lens dashboard covers the account: its own, or an
     /// organization-wide one of the snapshot (management or delegated administrator account).
     pub storage_lens_enabled: bool,
@@ -86,8 +63,6 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
         s3_data_events,
         ..AccountFacts::default()
     };
-    access_point_facts(account, &mut facts, &mut unreadable);
-    multi_region_access_point_facts(account, &mut facts, &mut unreadable);
     facts.guardduty_s3_protection_missing = account
         .guardduty
         .value()
@@ -176,7 +151,8 @@ pub fn analyze_account(account: &Account, scope: &Scope) -> AnalyzedAccount {
     AnalyzedAccount { facts, unreadable }
 }
 
-/// Access points, GuardDuty and Macie are read in every region with buckets. A bucket whose
+/// GuardDuty and Macie are read in every region with buckets (access points too: their
+/// rules are made unknown by the engine). A bucket whose
 /// region could not be read may be in a region that was not read, so a regional fact that
 /// found nothing wrong in the regions read is not known for the account.
 fn regions_not_all_known(
@@ -209,19 +185,7 @@ fn regions_not_all_known(
         ),
         ..ReadFailure::default()
     };
-    let regional: [(&'static str, bool); 5] = [
-        (
-            "facts.access_points_not_blocking_public_access",
-            facts.access_points_not_blocking_public_access.is_empty(),
-        ),
-        (
-            "facts.access_points_open_to_internet",
-            facts.access_points_open_to_internet.is_empty(),
-        ),
-        (
-            "facts.access_points_with_public_policy",
-            facts.access_points_with_public_policy.is_empty(),
-        ),
+    let regional: [(&'static str, bool); 2] = [
         (
             "facts.guardduty_s3_protection_missing",
             facts.guardduty_s3_protection_missing.is_empty(),
@@ -363,116 +327,6 @@ fn covers_all_buckets(
         }
     }
     (write, read)
-}
-
-fn access_point_facts(
-    account: &Account,
-    facts: &mut AccountFacts,
-    unreadable: &mut Vec<(&'static str, ReadFailure)>,
-) {
-    for point in account.access_points.value().into_iter().flatten() {
-        let label = format!("{} ({})", point.name, point.region);
-        match &point.public_access_block {
-            Section::Present { value } if value.all_enabled() => {}
-            Section::Present { .. } | Section::Absent { .. } => facts
-                .access_points_not_blocking_public_access
-                .push(label.clone()),
-            other => {
-                if let Some((_, f)) = other.failure() {
-                    unreadable.push((
-                        "facts.access_points_not_blocking_public_access",
-                        ReadFailure {
-                            code: f.code.clone(),
-                            message: format!("access point {label}: {}", f.message),
-                            ..ReadFailure::default()
-                        },
-                    ));
-                }
-            }
-        }
-        match point.network_origin.as_str() {
-            "VPC" => {}
-            // GetAccessPoint failed: its network origin is not known.
-            "" => unreadable.push((
-                "facts.access_points_open_to_internet",
-                ReadFailure {
-                    code: None,
-                    message: format!("the network origin of access point {label} was not read"),
-                    ..ReadFailure::default()
-                },
-            )),
-            _ => facts.access_points_open_to_internet.push(label.clone()),
-        }
-        match &point.policy_status {
-            Section::Present { value } if value.is_public => {
-                facts.access_points_with_public_policy.push(label)
-            }
-            status => {
-                if let Some((_, f)) = status.failure() {
-                    unreadable.push((
-                        "facts.access_points_with_public_policy",
-                        ReadFailure {
-                            code: f.code.clone(),
-                            message: format!(
-                                "policy status of access point {label}: {}",
-                                f.message
-                            ),
-                            ..ReadFailure::default()
-                        },
-                    ));
-                }
-            }
-        }
-    }
-    // An access point that already fails decides the rule, whatever the unread one says.
-    unreadable.retain(|(fact, _)| match *fact {
-        "facts.access_points_not_blocking_public_access" => {
-            facts.access_points_not_blocking_public_access.is_empty()
-        }
-        "facts.access_points_with_public_policy" => {
-            facts.access_points_with_public_policy.is_empty()
-        }
-        "facts.access_points_open_to_internet" => facts.access_points_open_to_internet.is_empty(),
-        _ => true,
-    });
-}
-
-fn multi_region_access_point_facts(
-    account: &Account,
-    facts: &mut AccountFacts,
-    unreadable: &mut Vec<(&'static str, ReadFailure)>,
-) {
-    let mut missing = None;
-    for point in account
-        .multi_region_access_points
-        .value()
-        .into_iter()
-        .flatten()
-    {
-        match &point.public_access_block {
-            Some(settings) if settings.all_enabled() => {}
-            Some(_) => facts
-                .multi_region_access_points_not_blocking_public_access
-                .push(point.name.clone()),
-            None => missing = Some(point.name.clone()),
-        }
-    }
-    if let Some(name) = missing.filter(|_| {
-        facts
-            .multi_region_access_points_not_blocking_public_access
-            .is_empty()
-    }) {
-        unreadable.push((
-            "facts.multi_region_access_points_not_blocking_public_access",
-            ReadFailure {
-                code: None,
-                message: format!(
-                    "ListMultiRegionAccessPoints gave no Block Public Access settings for {name}"
-                ),
-                ..ReadFailure::default()
-            },
-        ));
-    }
 }
 
 #[cfg(test)]

@@ -1331,7 +1331,6 @@ mod join_tests {
         for fact in [
             "facts.guardduty_s3_protection_missing",
             "facts.macie_missing",
-            "facts.access_points_not_blocking_public_access",
         ] {
             let (_, reason) = analyzed
                 .unreadable

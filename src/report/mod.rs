@@ -215,7 +215,7 @@ impl Results {
             let rule = &rules.rules[evaluation.rule];
             let counts = &mut per_rule[evaluation.rule];
             let account = &mut per_account[evaluation.account];
-            let resource = || ResourceRef::of(snapshot, evaluation.account, evaluation.bucket);
+            let resource = || ResourceRef::of(snapshot, evaluation.account, evaluation.target);
             summary.evaluations += 1;
             match &evaluation.outcome {
                 Outcome::Pass => {

@@ -48,12 +48,24 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// The relative URI of a resource: `aws/<account>/s3/<bucket>` or `aws/<account>/account`.
+/// The relative URI of a resource: `aws/<account>/s3/<bucket>`, `aws/<account>/account`,
+/// `aws/<account>/s3-access-point/<region>/<name>` (names are unique per region) or
+/// `aws/<account>/s3-multi-region-access-point/<name>`.
 /// GitHub needs a path, not an ARN; anything outside `[A-Za-z0-9._/-]` is percent-encoded.
 pub fn resource_uri(resource: &ResourceRef) -> String {
     let path = match resource.kind {
         ResourceKind::Bucket => format!("aws/{}/s3/{}", resource.account_id, resource.name),
         ResourceKind::Account => format!("aws/{}/account", resource.account_id),
+        ResourceKind::AccessPoint => format!(
+            "aws/{}/s3-access-point/{}/{}",
+            resource.account_id,
+            resource.region.as_deref().unwrap_or("unknown-region"),
+            resource.name
+        ),
+        ResourceKind::MultiRegionAccessPoint => format!(
+            "aws/{}/s3-multi-region-access-point/{}",
+            resource.account_id, resource.name
+        ),
     };
     let mut encoded = String::with_capacity(path.len());
     for byte in path.bytes() {

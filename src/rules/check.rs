@@ -44,6 +44,23 @@ pub fn check_expression(
             roots.insert("facts".into(), (shapes.account_facts.clone(), "facts"));
             ACCOUNT_FACT_DEPENDENCIES
         }
+        ResourceKind::AccessPoint => {
+            roots.insert(
+                "access_point".into(),
+                (shapes.access_point.clone(), "access_point"),
+            );
+            &[]
+        }
+        ResourceKind::MultiRegionAccessPoint => {
+            roots.insert(
+                "multi_region_access_point".into(),
+                (
+                    shapes.multi_region_access_point.clone(),
+                    "multi_region_access_point",
+                ),
+            );
+            &[]
+        }
     };
     let mut walker = Walker {
         program,
@@ -224,6 +241,8 @@ impl Walker<'_> {
             _ => {
                 if crate::snapshot::BUCKET_SECTIONS.contains(&field) && root == "bucket"
                     || crate::snapshot::ACCOUNT_SECTIONS.contains(&field) && root == "account"
+                    || crate::snapshot::ACCESS_POINT_SECTIONS.contains(&field)
+                        && root == "access_point"
                 {
                     self.reads.sections.insert(format!("{root}.{field}"));
                 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Rule, RuleSet};
 use crate::analyze::{Scope, analyze_account, analyze_bucket};
-use crate::snapshot::{Account, AccountAccess, Bucket, ReadFailure, SectionState, Snapshot};
+use crate::snapshot::{
+    AccessPoint, Account, AccountAccess, AnySection, Bucket, ReadFailure, SectionState, Snapshot,
+};
 pub use crate::vocabulary::ResourceRef;
 use crate::vocabulary::{BucketSelectors, ResourceKind};
 
@@ -62,31 +64,74 @@ impl Outcome {
 pub struct Evaluation {
     pub rule: usize,
     pub account: usize,
-    /// The bucket's index in the account's bucket list; none for an account rule.
-    pub bucket: Option<usize>,
+    pub target: Target,
     pub outcome: Outcome,
+}
+
+/// Which resource of the account an evaluation is about, by its index in the account's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The account itself; also where a rule on resources that could not be listed is
+    /// reported unknown.
+    Account,
+    Bucket(usize),
+    AccessPoint(usize),
+    MultiRegionAccessPoint(usize),
 }
 
 impl ResourceRef {
     /// The resource an evaluation is about.
-    pub fn of(snapshot: &Snapshot, account: usize, bucket: Option<usize>) -> ResourceRef {
+    pub fn of(snapshot: &Snapshot, account: usize, target: Target) -> ResourceRef {
         let account = &snapshot.accounts[account];
         let partition = snapshot.partition.as_str();
-        match bucket.and_then(|b| account.buckets.value().and_then(|bs| bs.get(b))) {
-            Some(bucket) => ResourceRef {
+        let bucket = match target {
+            Target::Bucket(b) => account.buckets.value().and_then(|bs| bs.get(b)),
+            _ => None,
+        };
+        let access_point = match target {
+            Target::AccessPoint(i) => account.access_points.value().and_then(|l| l.get(i)),
+            _ => None,
+        };
+        let multi_region = match target {
+            Target::MultiRegionAccessPoint(i) => account
+                .multi_region_access_points
+                .value()
+                .and_then(|l| l.get(i)),
+            _ => None,
+        };
+        if let Some(bucket) = bucket {
+            return ResourceRef {
                 kind: ResourceKind::Bucket,
                 account_id: account.id.clone(),
                 region: bucket.region.clone(),
                 name: bucket.name.clone(),
                 arn: bucket.arn(partition),
-            },
-            None => ResourceRef {
-                kind: ResourceKind::Account,
+            };
+        }
+        if let Some(point) = access_point {
+            return ResourceRef {
+                kind: ResourceKind::AccessPoint,
+                account_id: account.id.clone(),
+                region: Some(point.region.clone()),
+                name: point.name.clone(),
+                arn: point.arn(partition, &account.id),
+            };
+        }
+        if let Some(point) = multi_region {
+            return ResourceRef {
+                kind: ResourceKind::MultiRegionAccessPoint,
                 account_id: account.id.clone(),
                 region: None,
-                name: account.id.clone(),
-                arn: format!("arn:{partition}:iam::{}:root", account.id),
-            },
+                name: point.name.clone(),
+                arn: point.arn(partition, &account.id),
+            };
+        }
+        ResourceRef {
+            kind: ResourceKind::Account,
+            account_id: account.id.clone(),
+            region: None,
+            name: account.id.clone(),
+            arn: format!("arn:{partition}:iam::{}:root", account.id),
         }
     }
 }
@@ -101,6 +146,8 @@ pub fn evaluate(
     let scope = Scope::of(snapshot);
     let bucket_rules = BucketRules::new(rules_of_kind(rules, ResourceKind::Bucket));
     let account_rules = rules_of_kind(rules, ResourceKind::Account);
+    let access_point_rules = rules_of_kind(rules, ResourceKind::AccessPoint);
+    let multi_region_rules = rules_of_kind(rules, ResourceKind::MultiRegionAccessPoint);
     let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
 
     let mut evaluations = Vec::new();
@@ -119,7 +166,7 @@ pub fn evaluate(
                 .map(|((rule, _), outcome)| Evaluation {
                     rule: *rule,
                     account: account_index,
-                    bucket: None,
+                    target: Target::Account,
                     outcome,
                 }),
         );
@@ -130,10 +177,18 @@ pub fn evaluate(
             evaluations.extend(bucket_rules.rules.iter().map(|(rule, _)| Evaluation {
                 rule: *rule,
                 account: account_index,
-                bucket: None,
+                target: Target::Account,
                 outcome: Outcome::Unknown(vec![reason.clone()]),
             }));
         }
+        evaluations.extend(access_point_evaluations(
+            &root,
+            &access_point_rules,
+            &multi_region_rules,
+            snapshot,
+            account_index,
+            &account_views[account_index],
+        ));
     }
 
     // Buckets are the bulk of the work: flatten them so rayon balances across accounts.
@@ -169,12 +224,180 @@ pub fn evaluate(
                     .map(move |((rule, _), outcome)| Evaluation {
                         rule: *rule,
                         account: account_index,
-                        bucket: Some(bucket_index),
+                        target: Target::Bucket(bucket_index),
                         outcome,
                     })
             }),
     );
     evaluations
+}
+
+/// Outcomes of the access point and Multi-Region Access Point rules on each of the account's
+/// access points. Rules on a list that could not be read, or that may be incomplete, are
+/// unknown once for the account.
+fn access_point_evaluations(
+    root: &Context,
+    access_point_rules: &[(usize, &Rule)],
+    multi_region_rules: &[(usize, &Rule)],
+    snapshot: &Snapshot,
+    account_index: usize,
+    account_view: &Value,
+) -> Vec<Evaluation> {
+    let account = &snapshot.accounts[account_index];
+    let partition = snapshot.partition.as_str();
+    let mut evaluations = Vec::new();
+    let mut unknown_for_account = |rules: &[(usize, &Rule)], reason: UnknownReason| {
+        evaluations.extend(rules.iter().map(|(rule, _)| Evaluation {
+            rule: *rule,
+            account: account_index,
+            target: Target::Account,
+            outcome: Outcome::Unknown(vec![reason.clone()]),
+        }));
+    };
+    if let Some(reason) = entry_failure(account) {
+        unknown_for_account(access_point_rules, reason.clone());
+        unknown_for_account(multi_region_rules, reason);
+        return evaluations;
+    }
+    if let Some((state, failure)) = account.access_points.failure() {
+        unknown_for_account(
+            access_point_rules,
+            unknown_reason("account.access_points", state, failure),
+        );
+    }
+    // Access points are listed in every region with buckets: a bucket whose region is not
+    // known may have access points in a region that was not listed.
+    if let Some(unlocated) = account
+        .buckets
+        .value()
+        .into_iter()
+        .flatten()
+        .find(|b| b.region.is_none())
+    {
+        unknown_for_account(
+            access_point_rules,
+            UnknownReason {
+                section: "account.access_points".into(),
+                state: "error".into(),
+                message: format!(
+                    "the region of bucket {} could not be read, so its region's access points \
+                     may not have been listed",
+                    unlocated.name
+                ),
+                ..UnknownReason::default()
+            },
+        );
+    }
+    if let Some((state, failure)) = account.multi_region_access_points.failure() {
+        unknown_for_account(
+            multi_region_rules,
+            unknown_reason("account.multi_region_access_points", state, failure),
+        );
+    }
+    for (index, point) in account
+        .access_points
+        .value()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let view = access_point_view(point, partition, &account.id);
+        let outcomes = part_outcomes(
+            root,
+            access_point_rules,
+            account,
+            account_view,
+            ("access_point", view, point.sections()),
+        );
+        evaluations.extend(
+            access_point_rules
+                .iter()
+                .zip(outcomes)
+                .map(|((rule, _), outcome)| Evaluation {
+                    rule: *rule,
+                    account: account_index,
+                    target: Target::AccessPoint(index),
+                    outcome,
+                }),
+        );
+    }
+    for (index, point) in account
+        .multi_region_access_points
+        .value()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mut view = to_cel(point);
+        if let Value::Map(map) = &mut view {
+            Arc::make_mut(&mut map.map).insert(
+                Key::String(Arc::new("arn".into())),
+                Value::from(point.arn(partition, &account.id)),
+            );
+        }
+        let outcomes = part_outcomes(
+            root,
+            multi_region_rules,
+            account,
+            account_view,
+            ("multi_region_access_point", view, Vec::new()),
+        );
+        evaluations.extend(
+            multi_region_rules
+                .iter()
+                .zip(outcomes)
+                .map(|((rule, _), outcome)| Evaluation {
+                    rule: *rule,
+                    account: account_index,
+                    target: Target::MultiRegionAccessPoint(index),
+                    outcome,
+                }),
+        );
+    }
+    evaluations
+}
+
+/// An access point as CEL sees it: its fields, its ARN, and each section's value or null.
+fn access_point_view(point: &AccessPoint, partition: &str, account_id: &str) -> Value {
+    let mut fields = vec![
+        ("name", Value::from(point.name.as_str())),
+        ("region", Value::from(point.region.as_str())),
+        ("bucket", Value::from(point.bucket.as_str())),
+        ("network_origin", Value::from(point.network_origin.as_str())),
+        ("vpc_id", optional_string(&point.vpc_id)),
+        ("arn", Value::from(point.arn(partition, account_id))),
+    ];
+    fields.extend(point.sections().into_iter().map(|(n, s)| (n, s.to_cel())));
+    object(fields)
+}
+
+/// A resource inside the account: the CEL variable that holds it, its view, its sections.
+type Part<'a> = (&'static str, Value, Sections<'a>);
+
+/// A resource's sections by name.
+type Sections<'a> = Vec<(&'static str, &'a dyn AnySection)>;
+
+/// Outcomes of rules on one resource inside an account (an access point, a Multi-Region
+/// Access Point). Its sections are required as `<variable>.<section>`.
+fn part_outcomes(
+    root: &Context,
+    rules: &[(usize, &Rule)],
+    account: &Account,
+    account_view: &Value,
+    part: Part,
+) -> Vec<Outcome> {
+    let (variable, view, sections) = part;
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_from_value("account", account_view.clone());
+    scope.add_variable_from_value(variable, view);
+    rules
+        .iter()
+        .map(|(_, rule)| {
+            evaluate_rule(rule, &scope, |s| {
+                section_failure(account, Some((variable, sections.clone())), &[], s)
+            })
+        })
+        .collect()
 }
 
 /// The rules of one kind, with their index in the rule set.
@@ -236,7 +459,12 @@ fn bucket_outcomes(
         .iter()
         .map(|(_, rule)| {
             evaluate_rule(rule, &scope, |s| {
-                section_failure(account, Some(bucket), &analyzed.unreadable, s)
+                section_failure(
+                    account,
+                    Some(("bucket", bucket.sections())),
+                    &analyzed.unreadable,
+                    s,
+                )
             })
         })
         .collect()
@@ -344,7 +572,7 @@ fn entry_failure(account: &Account) -> Option<UnknownReason> {
 /// Why `section` (`bucket.policy`, `account.trails`) cannot be used, if it cannot.
 fn section_failure(
     account: &Account,
-    bucket: Option<&Bucket>,
+    part: Option<(&str, Sections)>,
     unreadable: &[(&'static str, ReadFailure)],
     section: &str,
 ) -> Option<UnknownReason> {
@@ -353,9 +581,9 @@ fn section_failure(
         return Some(reason(SectionState::Error, failure));
     }
     let (root, name) = section.split_once('.')?;
-    let sections = match (root, bucket) {
-        ("bucket", Some(bucket)) => bucket.sections(),
-        ("account", _) => account.sections(),
+    let sections = match part {
+        Some((variable, sections)) if variable == root => sections,
+        _ if root == "account" => account.sections(),
         _ => return None,
     };
     let (_, found) = sections.into_iter().find(|(n, _)| *n == name)?;
@@ -479,7 +707,25 @@ pub(crate) fn evaluate_one(
             scope,
             &BucketSelectors::default(),
         ),
-        None => account_outcomes(&root, &rules, account, &view, scope),
+        None => match rule.resource {
+            // The example's access point is the account's first (and only) one.
+            ResourceKind::AccessPoint | ResourceKind::MultiRegionAccessPoint => {
+                let snapshot = Snapshot::new("", &scope.partition, None, vec![account.clone()]);
+                let ap_rules: &[(usize, &Rule)] = match rule.resource {
+                    ResourceKind::AccessPoint => &rules,
+                    _ => &[],
+                };
+                let mrap_rules: &[(usize, &Rule)] = match rule.resource {
+                    ResourceKind::MultiRegionAccessPoint => &rules,
+                    _ => &[],
+                };
+                access_point_evaluations(&root, ap_rules, mrap_rules, &snapshot, 0, &view)
+                    .into_iter()
+                    .map(|e| e.outcome)
+                    .collect()
+            }
+            _ => account_outcomes(&root, &rules, account, &view, scope),
+        },
     };
     outcomes.pop().expect("one rule, one outcome")
 }

@@ -65,10 +65,13 @@ fn run_one(rule: &Rule, example: &Example) -> Result<(), String> {
             )
             .map_err(|e| format!("its `bucket` is not a valid snapshot bucket: {e}"))?,
         ),
-        ResourceKind::Account if example.bucket.is_some() => {
-            return Err("an account rule's example cannot have a `bucket`".into());
+        _ if example.bucket.is_some() => {
+            return Err(format!(
+                "a rule on {}s cannot have a `bucket` example (the account holds its resource)",
+                rule.resource.as_str()
+            ));
         }
-        ResourceKind::Account => None,
+        _ => None,
     };
     let mut scope = Scope::partition("aws");
     if let Some(org) = &example.organization {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::analyze::{AccountFacts, BucketFacts};
-use crate::snapshot::{ACCOUNT_SECTIONS, Account, Bucket};
+use crate::snapshot::{ACCOUNT_SECTIONS, AccessPoint, Account, Bucket, MultiRegionAccessPoint};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -73,6 +73,8 @@ pub struct Shapes {
     pub facts: Shape,
     /// The facts of account rules.
     pub account_facts: Shape,
+    pub access_point: Shape,
+    pub multi_region_access_point: Shape,
 }
 
 impl Shapes {
@@ -89,7 +91,17 @@ impl Shapes {
                 ACCOUNT_SECTIONS.contains(&name.as_str()) || name == "id" || name == "name"
             });
         }
+        let with_arn = |mut shape: Shape| {
+            if let Shape::Object(fields) = &mut shape {
+                fields.insert("arn".into(), Shape::Scalar);
+            }
+            shape
+        };
         Shapes {
+            access_point: with_arn(from_root(&json_schema::<AccessPoint>())),
+            multi_region_access_point: with_arn(
+                from_root(&json_schema::<MultiRegionAccessPoint>()),
+            ),
             bucket,
             account,
             facts: from_root(&json_schema::<BucketFacts>()),

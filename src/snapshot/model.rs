@@ -266,6 +266,38 @@ pub struct AccessPoint {
     pub policy_status: Section<PolicyStatus>,
 }
 
+/// The sections of an access point, as rules require them (`access_point.<name>`).
+/// `GetAccessPoint` gives the Block Public Access settings and the network origin: a rule
+/// on the network origin requires `access_point.public_access_block`.
+pub const ACCESS_POINT_SECTIONS: &[&str] = &["public_access_block", "policy", "policy_status"];
+
+impl AccessPoint {
+    pub fn sections(&self) -> Vec<(&'static str, &dyn super::AnySection)> {
+        vec![
+            ("public_access_block", &self.public_access_block),
+            ("policy", &self.policy),
+            ("policy_status", &self.policy_status),
+        ]
+    }
+
+    pub fn arn(&self, partition: &str, account_id: &str) -> String {
+        format!(
+            "arn:{partition}:s3:{}:{account_id}:accesspoint/{}",
+            self.region, self.name
+        )
+    }
+}
+
+impl MultiRegionAccessPoint {
+    /// Multi-Region Access Points are global and named in ARNs by their alias.
+    pub fn arn(&self, partition: &str, account_id: &str) -> String {
+        format!(
+            "arn:{partition}:s3::{account_id}:accesspoint/{}",
+            self.alias
+        )
+    }
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MultiRegionAccessPoint {
