@@ -53,6 +53,8 @@ pub enum ResourceKind {
     AccessPoint,
     /// A Multi-Region Access Point (S3 Control), global.
     MultiRegionAccessPoint,
+    /// A directory bucket (S3 Express One Zone), in one zone of a region.
+    DirectoryBucket,
 }
 
 impl ResourceKind {
@@ -62,6 +64,7 @@ impl ResourceKind {
             ResourceKind::Account => "account",
             ResourceKind::AccessPoint => "access_point",
             ResourceKind::MultiRegionAccessPoint => "multi_region_access_point",
+            ResourceKind::DirectoryBucket => "directory_bucket",
         }
     }
 }

@@ -287,8 +287,8 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
     rules
 }
 
-/// The rules each access point and Multi-Region Access Point of an entered account must fail,
-/// by name: they are resources of their own.
+/// The rules each access point, Multi-Region Access Point and directory bucket of an entered
+/// account must fail, by name: they are resources of their own.
 fn expected_access_point_failures(account: &Value) -> BTreeMap<String, BTreeSet<&'static str>> {
     let list = |k: &str| account[k].as_array().cloned().unwrap_or_default();
     let mut expected = BTreeMap::new();
@@ -314,6 +314,13 @@ fn expected_access_point_failures(account: &Value) -> BTreeMap<String, BTreeSet<
             rules.insert("multi-region-access-point-public-access-block-disabled");
         }
         expected.insert(point["name"].as_str().unwrap().to_string(), rules);
+    }
+    for bucket in list("directory_buckets") {
+        let mut rules = BTreeSet::new();
+        if bucket["lifecycle"] == false {
+            rules.insert("directory-bucket-lifecycle-missing");
+        }
+        expected.insert(bucket["name"].as_str().unwrap().to_string(), rules);
     }
     expected
 }

@@ -3,15 +3,16 @@
 
 use futures::StreamExt;
 
-use super::bucket::{read_bucket, region_from_location};
+use super::bucket::{read_bucket, read_directory_bucket, region_from_location};
 use super::classify::{Failure, classify, required, section};
 use super::clients::AccountClients;
 use super::progress::Progress;
 use crate::snapshot::{
     AccessPoint, Account, AccountAccess, AdvancedEventSelector, AdvancedFieldSelector, Analyzer,
-    AnalyzerFinding, Bucket, CloudFrontDistribution, CloudFrontOrigin, DataResource, EventSelector,
-    EventSelectors, GuardDutyDetector, GuardDutyRegion, MacieRegion, MultiRegionAccessPoint,
-    PolicyStatus, PublicAccessBlock, ReadFailure, Section, StorageLensConfiguration, Trail,
+    AnalyzerFinding, Bucket, CloudFrontDistribution, CloudFrontOrigin, DataResource,
+    DirectoryBucket, EventSelector, EventSelectors, GuardDutyDetector, GuardDutyRegion,
+    MacieRegion, MultiRegionAccessPoint, PolicyStatus, PublicAccessBlock, ReadFailure, Section,
+    StorageLensConfiguration, Trail,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -72,11 +73,12 @@ pub async fn read_account(
     regions.dedup();
     // Access points, analyzers, GuardDuty and Macie are regional: read them in every region
     // that matters.
-    let (access_points, access_analyzers, guardduty, macie) = tokio::join!(
+    let (access_points, access_analyzers, guardduty, macie, directory_buckets) = tokio::join!(
         read_access_points(clients, account_id, &regions),
         read_analyzers(clients, &regions),
         read_guardduty(clients, &regions),
         read_macie(clients, &regions),
+        read_directory_buckets(clients, &regions),
     );
     // The caller fills in the account's identity and how it was entered.
     Account {
@@ -85,6 +87,7 @@ pub async fn read_account(
         access: AccountAccess::Caller,
         public_access_block,
         access_points,
+        directory_buckets,
         access_analyzers,
         trails,
         multi_region_access_points,
@@ -404,6 +407,48 @@ async fn read_storage_lens(
         }
     }
     Section::present(configurations)
+}
+
+/// Directory buckets (S3 Express One Zone), listed per region (`ListDirectoryBuckets` is
+/// regional), then read one by one.
+async fn read_directory_buckets(
+    clients: &AccountClients,
+    regions: &[String],
+) -> Section<Vec<DirectoryBucket>> {
+    let mut buckets = Vec::new();
+    for region in regions {
+        let s3 = clients.s3(region).await;
+        let pages = all_pages(
+            "ListDirectoryBuckets",
+            clients,
+            |token| {
+                s3.list_directory_buckets()
+                    .set_continuation_token(token)
+                    .send()
+            },
+            |page| page.continuation_token(),
+        )
+        .await;
+        let listed: Vec<(String, String)> = match pages {
+            Ok(pages) => pages
+                .iter()
+                .flat_map(|p| p.buckets())
+                .filter_map(|b| {
+                    let name = b.name()?.to_string();
+                    // ListDirectoryBuckets answers for the region asked.
+                    let bucket_region = b.bucket_region().unwrap_or(region).to_string();
+                    Some((name, bucket_region))
+                })
+                .collect(),
+            Err(failure) => return failure.into_section(),
+        };
+        for (name, bucket_region) in listed {
+            buckets.push(read_directory_bucket(clients, &name, &bucket_region).await);
+        }
+    }
+    buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    buckets.dedup_by(|a, b| a.name == b.name);
+    Section::present(buckets)
 }
 
 /// The bucket's region when `ListBuckets` did not say (older APIs and emulators).

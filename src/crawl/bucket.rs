@@ -8,11 +8,11 @@ use aws_sdk_s3::Client;
 use super::classify::{required, section};
 use super::clients::AccountClients;
 use crate::snapshot::{
-    Accelerate, Acl, AnalyticsConfiguration, Bucket, CorsRule, Encryption, EncryptionRule, Grant,
-    IntelligentTieringConfiguration, InventoryConfiguration, Lifecycle, LifecycleRule, Logging,
-    MetricsConfiguration, NotificationTarget, Notifications, ObjectLock, OwnershipControls,
-    PolicyStatus, PublicAccessBlock, Replication, ReplicationRule, RequestPayment, Section,
-    Tiering, Transition, Versioning, Website,
+    Accelerate, Acl, AnalyticsConfiguration, Bucket, CorsRule, DirectoryBucket, Encryption,
+    EncryptionRule, Grant, IntelligentTieringConfiguration, InventoryConfiguration, Lifecycle,
+    LifecycleRule, Logging, MetricsConfiguration, NotificationTarget, Notifications, ObjectLock,
+    OwnershipControls, PolicyStatus, PublicAccessBlock, Replication, ReplicationRule,
+    RequestPayment, Section, Tiering, Transition, Versioning, Website,
 };
 
 /// The region a bucket lives in, from `GetBucketLocation` (empty means us-east-1, `EU` is the
@@ -140,36 +140,7 @@ pub async fn read_bucket(
             "GetBucketEncryption",
             encryption,
             &["ServerSideEncryptionConfigurationNotFoundError"],
-            |o| Encryption {
-                rules: o
-                    .server_side_encryption_configuration()
-                    .map(|c| c.rules())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|r| {
-                        let default = r.apply_server_side_encryption_by_default();
-                        EncryptionRule {
-                            sse_algorithm: default.map_or_else(String::new, |d| {
-                                d.sse_algorithm().as_str().to_string()
-                            }),
-                            kms_master_key_id: default
-                                .and_then(|d| d.kms_master_key_id())
-                                .map(str::to_string),
-                            bucket_key_enabled: r.bucket_key_enabled().unwrap_or(false),
-                            // AWS leaves the element out when no type is blocked.
-                            blocked_encryption_types: r
-                                .blocked_encryption_types()
-                                .map(|b| {
-                                    b.encryption_type()
-                                        .iter()
-                                        .map(|t| t.as_str().to_string())
-                                        .collect()
-                                })
-                                .unwrap_or_default(),
-                        }
-                    })
-                    .collect(),
-            },
+            |o| encryption_of(&o),
         ),
         versioning: section("GetBucketVersioning", versioning, &[], |o| Versioning {
             // AWS returns no status for a bucket that never had versioning.
@@ -409,6 +380,80 @@ fn target(arn: &str, events: &[aws_sdk_s3::types::Event]) -> NotificationTarget 
     NotificationTarget {
         arn: arn.to_string(),
         events: events.iter().map(|e| e.as_str().to_string()).collect(),
+    }
+}
+
+/// Default encryption as `GetBucketEncryption` gave it (general-purpose and directory buckets).
+fn encryption_of(
+    o: &aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput,
+) -> Encryption {
+    Encryption {
+        rules: o
+            .server_side_encryption_configuration()
+            .map(|c| c.rules())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let default = r.apply_server_side_encryption_by_default();
+                EncryptionRule {
+                    sse_algorithm: default
+                        .map_or_else(String::new, |d| d.sse_algorithm().as_str().to_string()),
+                    kms_master_key_id: default
+                        .and_then(|d| d.kms_master_key_id())
+                        .map(str::to_string),
+                    bucket_key_enabled: r.bucket_key_enabled().unwrap_or(false),
+                    // AWS leaves the element out when no type is blocked.
+                    blocked_encryption_types: r
+                        .blocked_encryption_types()
+                        .map(|b| {
+                            b.encryption_type()
+                                .iter()
+                                .map(|t| t.as_str().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// A directory bucket (S3 Express One Zone): the sections AWS lets one read of it, each
+/// through the regional endpoint of the bucket's region.
+pub async fn read_directory_bucket(
+    clients: &AccountClients,
+    name: &str,
+    region: &str,
+) -> DirectoryBucket {
+    let s3 = clients.s3(region).await;
+    let (policy, encryption, lifecycle) = tokio::join!(
+        clients.call(s3.get_bucket_policy().bucket(name).send()),
+        clients.call(s3.get_bucket_encryption().bucket(name).send()),
+        clients.call(s3.get_bucket_lifecycle_configuration().bucket(name).send()),
+    );
+    DirectoryBucket {
+        name: name.to_string(),
+        region: region.to_string(),
+        policy: required(
+            section("GetBucketPolicy", policy, &["NoSuchBucketPolicy"], |o| {
+                o.policy().map(str::to_string)
+            }),
+            "Policy",
+        ),
+        encryption: section(
+            "GetBucketEncryption",
+            encryption,
+            &["ServerSideEncryptionConfigurationNotFoundError"],
+            |o| encryption_of(&o),
+        ),
+        lifecycle: section(
+            "GetBucketLifecycleConfiguration",
+            lifecycle,
+            &["NoSuchLifecycleConfiguration"],
+            |o| Lifecycle {
+                rules: o.rules().iter().map(lifecycle_rule).collect(),
+            },
+        ),
     }
 }
 

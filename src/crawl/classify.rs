@@ -152,10 +152,14 @@ where
                 .and_then(std::error::Error::source)
                 .map(|e| format!(" ({e})"))
                 .unwrap_or_default();
-            format!(
-                "{operation} {kind}{cause} after every retry; check the network path to AWS \
-                 (proxy, VPC endpoint, DNS) and run the audit again."
-            )
+            let advice = if failure.is_timeout() || failure.is_io() {
+                "after every retry; check the network path to AWS (proxy, VPC endpoint, DNS) \
+                 and run the audit again"
+            } else {
+                "(the request was never sent: s3audit could not build it); report it with the \
+                 s3audit version"
+            };
+            format!("{operation} {kind}{cause} {advice}.")
         }
         _ if code.is_some_and(|c| THROTTLING_CODES.contains(&c)) => format!(
             "{operation} was throttled by AWS ({answer}) after every retry; lower \

@@ -181,6 +181,12 @@ impl AccountClients {
                     .interceptor(self.recorder.clone())
                     // An emulator serves every bucket under one host.
                     .force_path_style(self.endpoint_url.is_some());
+                if let Some(url) = &self.endpoint_url {
+                    conf = conf.endpoint_resolver(EmulatorS3Endpoint(
+                        url.clone(),
+                        aws_sdk_s3::config::endpoint::DefaultResolver::new(),
+                    ));
+                }
                 for interceptor in &self.extra_interceptors {
                     conf.push_interceptor(interceptor.clone());
                 }
@@ -247,6 +253,28 @@ pub fn sts(config: &SdkConfig, recorder: &Recorder) -> aws_sdk_sts::Client {
 }
 
 /// An S3 Control endpoint that is the configured URL, unchanged.
+/// S3's endpoint rules, except for the S3 Express control calls that name no bucket
+/// (`ListDirectoryBuckets`): the rules cannot place those on a custom endpoint URL, so they go
+/// to the URL as it is.
+#[derive(Debug)]
+struct EmulatorS3Endpoint(String, aws_sdk_s3::config::endpoint::DefaultResolver);
+
+impl aws_sdk_s3::config::endpoint::ResolveEndpoint for EmulatorS3Endpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_s3::config::endpoint::Params,
+    ) -> aws_sdk_s3::config::endpoint::EndpointFuture<'a> {
+        use aws_sdk_s3::config::endpoint::EndpointFuture;
+        if params.bucket().is_none() && params.use_s3_express_control_endpoint() == Some(true) {
+            let endpoint = aws_smithy_types::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build();
+            return EndpointFuture::ready(Ok(endpoint));
+        }
+        self.1.resolve_endpoint(params)
+    }
+}
+
 #[derive(Debug)]
 struct FixedS3ControlEndpoint(String);
 

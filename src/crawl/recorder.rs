@@ -157,6 +157,10 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         Some("s3:GetBucketRequestPayment"),
     ),
     (
+        "s3:ListDirectoryBuckets",
+        Some("s3express:ListAllMyDirectoryBuckets"),
+    ),
+    (
         "s3:ListBucketIntelligentTieringConfigurations",
         Some("s3:GetIntelligentTieringConfiguration"),
     ),
@@ -183,10 +187,19 @@ pub fn is_read(operation: &str) -> bool {
         || name == "AssumeRole"
 }
 
+/// Directory buckets are read with the same S3 operations as general-purpose buckets, which
+/// IAM authorises with `s3express` actions instead.
+const DIRECTORY_BUCKET_ACTIONS: &[&str] = &[
+    "s3express:GetBucketPolicy",
+    "s3express:GetEncryptionConfiguration",
+    "s3express:GetLifecycleConfiguration",
+];
+
 /// The least-privilege IAM policy for the operations in [`OPERATIONS`].
 pub fn iam_policy() -> serde_json::Value {
     let mut by_service: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for action in OPERATIONS.iter().filter_map(|(_, a)| *a) {
+    let actions = OPERATIONS.iter().filter_map(|(_, a)| *a);
+    for action in actions.chain(DIRECTORY_BUCKET_ACTIONS.iter().copied()) {
         let service = action.split(':').next().unwrap_or(action);
         by_service.entry(service).or_default().push(action);
     }

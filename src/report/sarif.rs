@@ -50,7 +50,8 @@ fn level(severity: Severity) -> &'static str {
 
 /// The relative URI of a resource: `aws/<account>/s3/<bucket>`, `aws/<account>/account`,
 /// `aws/<account>/s3-access-point/<region>/<name>` (names are unique per region) or
-/// `aws/<account>/s3-multi-region-access-point/<name>`.
+/// `aws/<account>/s3-multi-region-access-point/<name>` or `aws/<account>/s3express/<name>`
+/// (directory bucket names are global, like bucket names).
 /// GitHub needs a path, not an ARN; anything outside `[A-Za-z0-9._/-]` is percent-encoded.
 pub fn resource_uri(resource: &ResourceRef) -> String {
     let path = match resource.kind {
@@ -62,6 +63,9 @@ pub fn resource_uri(resource: &ResourceRef) -> String {
             resource.region.as_deref().unwrap_or("unknown-region"),
             resource.name
         ),
+        ResourceKind::DirectoryBucket => {
+            format!("aws/{}/s3express/{}", resource.account_id, resource.name)
+        }
         ResourceKind::MultiRegionAccessPoint => format!(
             "aws/{}/s3-multi-region-access-point/{}",
             resource.account_id, resource.name

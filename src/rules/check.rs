@@ -51,6 +51,13 @@ pub fn check_expression(
             );
             &[]
         }
+        ResourceKind::DirectoryBucket => {
+            roots.insert(
+                "directory_bucket".into(),
+                (shapes.directory_bucket.clone(), "directory_bucket"),
+            );
+            &[]
+        }
         ResourceKind::MultiRegionAccessPoint => {
             roots.insert(
                 "multi_region_access_point".into(),
@@ -243,6 +250,8 @@ impl Walker<'_> {
                     || crate::snapshot::ACCOUNT_SECTIONS.contains(&field) && root == "account"
                     || crate::snapshot::ACCESS_POINT_SECTIONS.contains(&field)
                         && root == "access_point"
+                    || crate::snapshot::DIRECTORY_BUCKET_SECTIONS.contains(&field)
+                        && root == "directory_bucket"
                 {
                     self.reads.sections.insert(format!("{root}.{field}"));
                 }

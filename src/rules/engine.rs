@@ -77,6 +77,7 @@ pub enum Target {
     Bucket(usize),
     AccessPoint(usize),
     MultiRegionAccessPoint(usize),
+    DirectoryBucket(usize),
 }
 
 impl ResourceRef {
@@ -117,6 +118,17 @@ impl ResourceRef {
                 arn: point.arn(partition, &account.id),
             };
         }
+        if let Target::DirectoryBucket(i) = target
+            && let Some(bucket) = account.directory_buckets.value().and_then(|l| l.get(i))
+        {
+            return ResourceRef {
+                kind: ResourceKind::DirectoryBucket,
+                account_id: account.id.clone(),
+                region: Some(bucket.region.clone()),
+                name: bucket.name.clone(),
+                arn: bucket.arn(partition, &account.id),
+            };
+        }
         if let Some(point) = multi_region {
             return ResourceRef {
                 kind: ResourceKind::MultiRegionAccessPoint,
@@ -148,6 +160,7 @@ pub fn evaluate(
     let account_rules = rules_of_kind(rules, ResourceKind::Account);
     let access_point_rules = rules_of_kind(rules, ResourceKind::AccessPoint);
     let multi_region_rules = rules_of_kind(rules, ResourceKind::MultiRegionAccessPoint);
+    let directory_bucket_rules = rules_of_kind(rules, ResourceKind::DirectoryBucket);
     let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
 
     let mut evaluations = Vec::new();
@@ -181,10 +194,13 @@ pub fn evaluate(
                 outcome: Outcome::Unknown(vec![reason.clone()]),
             }));
         }
-        evaluations.extend(access_point_evaluations(
+        evaluations.extend(account_resource_evaluations(
             &root,
-            &access_point_rules,
-            &multi_region_rules,
+            AccountResourceRules {
+                access_points: &access_point_rules,
+                multi_region_access_points: &multi_region_rules,
+                directory_buckets: &directory_bucket_rules,
+            },
             snapshot,
             account_index,
             &account_views[account_index],
@@ -232,17 +248,27 @@ pub fn evaluate(
     evaluations
 }
 
-/// Outcomes of the access point and Multi-Region Access Point rules on each of the account's
-/// access points. Rules on a list that could not be read, or that may be incomplete, are
-/// unknown once for the account.
-fn access_point_evaluations(
+/// The rules on the resources an account lists besides its buckets.
+#[derive(Clone, Copy)]
+struct AccountResourceRules<'a, 'r> {
+    access_points: &'a [(usize, &'r Rule)],
+    multi_region_access_points: &'a [(usize, &'r Rule)],
+    directory_buckets: &'a [(usize, &'r Rule)],
+}
+
+/// Outcomes of the access point, Multi-Region Access Point and directory bucket rules on each
+/// such resource of the account. Rules on a list that could not be read, or that may be
+/// incomplete, are unknown once for the account.
+fn account_resource_evaluations(
     root: &Context,
-    access_point_rules: &[(usize, &Rule)],
-    multi_region_rules: &[(usize, &Rule)],
+    rules: AccountResourceRules,
     snapshot: &Snapshot,
     account_index: usize,
     account_view: &Value,
 ) -> Vec<Evaluation> {
+    let access_point_rules = rules.access_points;
+    let multi_region_rules = rules.multi_region_access_points;
+    let directory_bucket_rules = rules.directory_buckets;
     let account = &snapshot.accounts[account_index];
     let partition = snapshot.partition.as_str();
     let mut evaluations = Vec::new();
@@ -256,8 +282,15 @@ fn access_point_evaluations(
     };
     if let Some(reason) = entry_failure(account) {
         unknown_for_account(access_point_rules, reason.clone());
-        unknown_for_account(multi_region_rules, reason);
+        unknown_for_account(multi_region_rules, reason.clone());
+        unknown_for_account(directory_bucket_rules, reason);
         return evaluations;
+    }
+    if let Some((state, failure)) = account.directory_buckets.failure() {
+        unknown_for_account(
+            directory_bucket_rules,
+            unknown_reason("account.directory_buckets", state, failure),
+        );
     }
     if let Some((state, failure)) = account.access_points.failure() {
         unknown_for_account(
@@ -274,18 +307,23 @@ fn access_point_evaluations(
         .flatten()
         .find(|b| b.region.is_none())
     {
+        let reason = |section: &str, what: &str| UnknownReason {
+            section: section.into(),
+            state: "error".into(),
+            message: format!(
+                "the region of bucket {} could not be read, so its region's {what} may not \
+                 have been listed",
+                unlocated.name
+            ),
+            ..UnknownReason::default()
+        };
         unknown_for_account(
             access_point_rules,
-            UnknownReason {
-                section: "account.access_points".into(),
-                state: "error".into(),
-                message: format!(
-                    "the region of bucket {} could not be read, so its region's access points \
-                     may not have been listed",
-                    unlocated.name
-                ),
-                ..UnknownReason::default()
-            },
+            reason("account.access_points", "access points"),
+        );
+        unknown_for_account(
+            directory_bucket_rules,
+            reason("account.directory_buckets", "directory buckets"),
         );
     }
     if let Some((state, failure)) = account.multi_region_access_points.failure() {
@@ -353,6 +391,35 @@ fn access_point_evaluations(
                     outcome,
                 }),
         );
+    }
+    for (index, bucket) in account
+        .directory_buckets
+        .value()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mut fields = vec![
+            ("name", Value::from(bucket.name.as_str())),
+            ("region", Value::from(bucket.region.as_str())),
+            ("arn", Value::from(bucket.arn(partition, &account.id))),
+        ];
+        fields.extend(bucket.sections().into_iter().map(|(n, s)| (n, s.to_cel())));
+        let outcomes = part_outcomes(
+            root,
+            directory_bucket_rules,
+            account,
+            account_view,
+            ("directory_bucket", object(fields), bucket.sections()),
+        );
+        evaluations.extend(directory_bucket_rules.iter().zip(outcomes).map(
+            |((rule, _), outcome)| Evaluation {
+                rule: *rule,
+                account: account_index,
+                target: Target::DirectoryBucket(index),
+                outcome,
+            },
+        ));
     }
     evaluations
 }
@@ -709,17 +776,19 @@ pub(crate) fn evaluate_one(
         ),
         None => match rule.resource {
             // The example's access point is the account's first (and only) one.
-            ResourceKind::AccessPoint | ResourceKind::MultiRegionAccessPoint => {
+            ResourceKind::AccessPoint
+            | ResourceKind::MultiRegionAccessPoint
+            | ResourceKind::DirectoryBucket => {
                 let snapshot = Snapshot::new("", &scope.partition, None, vec![account.clone()]);
-                let ap_rules: &[(usize, &Rule)] = match rule.resource {
-                    ResourceKind::AccessPoint => &rules,
-                    _ => &[],
+                let of_kind = |kind| -> &[(usize, &Rule)] {
+                    if rule.resource == kind { &rules } else { &[] }
                 };
-                let mrap_rules: &[(usize, &Rule)] = match rule.resource {
-                    ResourceKind::MultiRegionAccessPoint => &rules,
-                    _ => &[],
+                let kinds = AccountResourceRules {
+                    access_points: of_kind(ResourceKind::AccessPoint),
+                    multi_region_access_points: of_kind(ResourceKind::MultiRegionAccessPoint),
+                    directory_buckets: of_kind(ResourceKind::DirectoryBucket),
                 };
-                access_point_evaluations(&root, ap_rules, mrap_rules, &snapshot, 0, &view)
+                account_resource_evaluations(&root, kinds, &snapshot, 0, &view)
                     .into_iter()
                     .map(|e| e.outcome)
                     .collect()

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::analyze::{AccountFacts, BucketFacts};
-use crate::snapshot::{ACCOUNT_SECTIONS, AccessPoint, Account, Bucket, MultiRegionAccessPoint};
+use crate::snapshot::{
+    ACCOUNT_SECTIONS, AccessPoint, Account, Bucket, DirectoryBucket, MultiRegionAccessPoint,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -75,6 +77,7 @@ pub struct Shapes {
     pub account_facts: Shape,
     pub access_point: Shape,
     pub multi_region_access_point: Shape,
+    pub directory_bucket: Shape,
 }
 
 impl Shapes {
@@ -98,6 +101,7 @@ impl Shapes {
             shape
         };
         Shapes {
+            directory_bucket: with_arn(from_root(&json_schema::<DirectoryBucket>())),
             access_point: with_arn(from_root(&json_schema::<AccessPoint>())),
             multi_region_access_point: with_arn(
                 from_root(&json_schema::<MultiRegionAccessPoint>()),

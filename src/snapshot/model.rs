@@ -182,6 +182,15 @@ super::sections::declare_account! {
         "s3control:GetAccessPointPolicy",
         "s3control:GetAccessPointPolicyStatus",
     ];
+    /// Directory buckets (S3 Express One Zone), per region read (home region and every bucket
+    /// region), each with the sections AWS lets one read of it.
+    #[serde(default = "Section::<Vec<DirectoryBucket>>::not_read")]
+    directory_buckets: Vec<DirectoryBucket> => [
+        "s3:ListDirectoryBuckets",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketEncryption",
+        "s3:GetBucketLifecycleConfiguration",
+    ];
     /// IAM Access Analyzer analyzers in the regions crawled.
     access_analyzers: Vec<Analyzer> => ["accessanalyzer:ListAnalyzers", "accessanalyzer:ListFindingsV2"];
     /// CloudTrail trails visible from the account.
@@ -264,6 +273,39 @@ pub struct AccessPoint {
     /// The access point policy document, as AWS returned it.
     pub policy: Section<String>,
     pub policy_status: Section<PolicyStatus>,
+}
+
+/// A directory bucket (S3 Express One Zone): a bucket in one Availability or Local Zone,
+/// named `base--zone-id--x-s3`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryBucket {
+    pub name: String,
+    pub region: String,
+    /// The bucket policy document, as AWS returned it.
+    pub policy: Section<String>,
+    pub encryption: Section<Encryption>,
+    pub lifecycle: Section<Lifecycle>,
+}
+
+/// The sections of a directory bucket, as rules require them (`directory_bucket.<name>`).
+pub const DIRECTORY_BUCKET_SECTIONS: &[&str] = &["policy", "encryption", "lifecycle"];
+
+impl DirectoryBucket {
+    pub fn sections(&self) -> Vec<(&'static str, &dyn super::AnySection)> {
+        vec![
+            ("policy", &self.policy),
+            ("encryption", &self.encryption),
+            ("lifecycle", &self.lifecycle),
+        ]
+    }
+
+    pub fn arn(&self, partition: &str, account_id: &str) -> String {
+        format!(
+            "arn:{partition}:s3express:{}:{account_id}:bucket/{}",
+            self.region, self.name
+        )
+    }
 }
 
 /// The sections of an access point, as rules require them (`access_point.<name>`).
