@@ -253,9 +253,9 @@ pub fn sts(config: &SdkConfig, recorder: &Recorder) -> aws_sdk_sts::Client {
 }
 
 /// An S3 Control endpoint that is the configured URL, unchanged.
-/// S3's endpoint rules, except for the S3 Express control calls that name no bucket
-/// (`ListDirectoryBuckets`): the rules cannot place those on a custom endpoint URL, so they go
-/// to the URL as it is.
+/// S3's endpoint rules, except for S3 Express (directory bucket) control calls: the rules
+/// cannot place a bucket-less one (`ListDirectoryBuckets`) on a custom endpoint URL, and send
+/// the others to zonal hosts; against an emulator they go to the URL, path-style.
 #[derive(Debug)]
 struct EmulatorS3Endpoint(String, aws_sdk_s3::config::endpoint::DefaultResolver);
 
@@ -265,13 +265,17 @@ impl aws_sdk_s3::config::endpoint::ResolveEndpoint for EmulatorS3Endpoint {
         params: &'a aws_sdk_s3::config::endpoint::Params,
     ) -> aws_sdk_s3::config::endpoint::EndpointFuture<'a> {
         use aws_sdk_s3::config::endpoint::EndpointFuture;
-        if params.bucket().is_none() && params.use_s3_express_control_endpoint() == Some(true) {
-            let endpoint = aws_smithy_types::endpoint::Endpoint::builder()
-                .url(self.0.clone())
-                .build();
-            return EndpointFuture::ready(Ok(endpoint));
-        }
-        self.1.resolve_endpoint(params)
+        let url = match params.bucket() {
+            None if params.use_s3_express_control_endpoint() == Some(true) => self.0.clone(),
+            Some(bucket) if bucket.ends_with("--x-s3") => {
+                format!("{}/{bucket}", self.0.trim_end_matches('/'))
+            }
+            _ => return self.1.resolve_endpoint(params),
+        };
+        let endpoint = aws_smithy_types::endpoint::Endpoint::builder()
+            .url(url)
+            .build();
+        EndpointFuture::ready(Ok(endpoint))
     }
 }
 

@@ -115,6 +115,17 @@ def moto_api(endpoint: str, path: str, body: bytes = b"") -> bytes:
         return resp.read()
 
 
+def directory_bucket(endpoint: str, account: dict[str, Any], name: str, region: str, lifecycle: bool) -> None:
+    """Directory buckets are created through a zonal endpoint boto3 cannot reach here; the
+    launcher has a route for them."""
+    body = json.dumps({"account": account["id"], "name": name, "region": region, "lifecycle": lifecycle}).encode()
+    req = urllib.request.Request(endpoint + "/_s3audit/directory-buckets", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        resp.read()
+    account.setdefault("directory_buckets", []).append({"name": name, "region": region, "lifecycle": lifecycle})
+
+
 def add_finding(endpoint: str, finding: dict[str, Any]) -> str:
     """Access Analyzer has no API to create findings; the launcher has one."""
     body = json.dumps(finding).encode()
@@ -562,6 +573,9 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     dev["access_points"] = [{"name": "dev-open-ap", "bucket": "dev-ci-artifacts", "region": "us-east-1",
                              "public_policy": True, "bpa_on": False, "vpc": False}]
     mrap(dev, "dev-global", ["dev-ci-artifacts"], BPA_OFF)
+    # Directory buckets (S3 Express One Zone): one without a lifecycle configuration (S3.25).
+    directory_bucket(endpoint, dev, "dev-express-cache--use1-az4--x-s3", "us-east-1", lifecycle=False)
+    directory_bucket(endpoint, dev, "dev-express-scratch--use1-az4--x-s3", "us-east-1", lifecycle=True)
     # A distribution whose bucket was deleted long ago: the name is free for anyone to take.
     distribution(dev, "dev-old-site", "dev-old-site-assets")
 

@@ -554,6 +554,76 @@ class AccessAnalyzer:
 CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
+# ---------------------------------------------------------------------------
+# Patch f: directory buckets (S3 Express One Zone)
+# ---------------------------------------------------------------------------
+
+DIRECTORY_SUFFIX = "--x-s3"
+
+
+def patch_directory_buckets() -> None:
+    """AWS keeps directory buckets (names ending in ``--x-s3``) apart from
+    general-purpose buckets: ``ListBuckets`` never lists them, and
+    ``ListDirectoryBuckets`` (``GET /?x-id=ListDirectoryBuckets`` on the
+    regional S3 Express control endpoint) lists the caller's directory buckets
+    in the region of the request, under <ListAllMyDirectoryBucketsResult>.
+    moto 5.2.5 has no directory buckets: it answered ListDirectoryBuckets with
+    every general-purpose bucket. Here a moto bucket whose name ends in
+    ``--x-s3`` is a directory bucket (the launcher's
+    /_s3audit/directory-buckets creates them, since boto3 sends their
+    creation to a zonal endpoint), and both listings answer as AWS does. Their
+    policy, encryption and lifecycle calls are moto's bucket calls, path-style;
+    AWS gives every directory bucket SSE-S3 default encryption, and so does
+    moto's default."""
+    from moto.s3.responses import S3Response
+
+    all_buckets_orig = S3Response.all_buckets
+
+    def all_buckets(self):
+        if self.querystring.get("x-id", [""])[0] != "ListDirectoryBuckets":
+            status, headers, body = all_buckets_orig(self)
+            # Leave the directory buckets out of ListBuckets.
+            body = re.sub(
+                r"<Bucket><Name>[^<]*" + re.escape(DIRECTORY_SUFFIX) + r"</Name>.*?</Bucket>",
+                "",
+                body if isinstance(body, str) else body.decode("utf-8"),
+                flags=re.S,
+            )
+            return status, headers, body
+        self._authenticate_and_authorize_s3_action()
+        # The region asked is the SigV4 credential scope's (every region shares one URL).
+        scope = CREDENTIAL.search(self.headers.get("Authorization", ""))
+        region = scope.group(2) if scope else self.region
+        root = ET.Element("ListAllMyDirectoryBucketsResult", xmlns=S3_NS)
+        buckets = ET.SubElement(root, "Buckets")
+        for bucket in sorted(self.backend.buckets.values(), key=lambda b: b.name):
+            if bucket.name.endswith(DIRECTORY_SUFFIX) and bucket.region_name == region:
+                entry = ET.SubElement(buckets, "Bucket")
+                ET.SubElement(entry, "Name").text = bucket.name
+                ET.SubElement(entry, "CreationDate").text = bucket.creation_date_ISO8601
+                ET.SubElement(entry, "BucketRegion").text = bucket.region_name
+        return 200, {"Content-Type": "application/xml"}, ET.tostring(root, encoding="unicode")
+
+    S3Response.all_buckets = all_buckets
+
+
+def create_directory_bucket(spec: dict[str, Any]) -> Response:
+    """/_s3audit/directory-buckets: {"account", "name", "region", "lifecycle"}
+    creates a directory bucket in moto's backend, with an expiration and
+    abort-multipart lifecycle rule when "lifecycle" is true."""
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[spec["account"]]["aws"]
+    if not spec["name"].endswith(DIRECTORY_SUFFIX):
+        return Response("a directory bucket name ends in --x-s3", status=400)
+    backend.create_bucket(spec["name"], spec["region"])
+    if spec.get("lifecycle"):
+        backend.put_bucket_lifecycle(spec["name"], [{
+            "ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""},
+            "Expiration": {"Days": 7}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}])
+    return Response(json.dumps({"name": spec["name"]}), mimetype="application/json")
+
+
 class LauncherApp:
     """Requests signed for service `access-analyzer` (the SigV4 credential
     scope is the only thing that tells services apart when every SDK client
@@ -568,6 +638,9 @@ class LauncherApp:
         path = environ.get("PATH_INFO", "")
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.analyzer.reset()  # keep our state in step with moto's reset
+        if path == "/_s3audit/directory-buckets":
+            request = Request(environ)
+            return create_directory_bucket(request.get_json(force=True))(environ, start_response)
         if path == "/_s3audit/access-analyzer/findings":
             request = Request(environ)
             return self.analyzer.add_finding(request.get_json(force=True))(environ, start_response)
@@ -587,6 +660,7 @@ def apply_patches() -> None:
     patch_s3_bucket_subresources()
     patch_sts_assume_role()
     patch_macie_timestamps()
+    patch_directory_buckets()
 
 
 def stdin_is_pipe() -> bool:
