@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{Emulator, FaultProxy, read_json, s3audit_at, text, validate_sarif_in};
+use support::{Emulator, FaultProxy, audit_at};
 
 /// Outcomes of one run: (rule, resource ARN) → `fail` or `unknown` (passes are not listed).
 type Outcomes = BTreeMap<(String, String), &'static str>;
@@ -25,26 +25,7 @@ const REPLICA: &str = "prod-data-lake-replica";
 const FAST_FAILURE: &[&str] = &["--max-attempts", "2", "--call-timeout", "3"];
 
 fn crawl(proxy: &FaultProxy, out: &Path) -> (Value, Value) {
-    let dir = out.to_str().unwrap();
-    let snapshot = format!("{dir}/snapshot.json");
-    let mut args = vec![
-        "--org",
-        "--quiet",
-        "--output-dir",
-        dir,
-        "--snapshot",
-        &snapshot,
-        "--format",
-        "json,sarif",
-    ];
-    args.extend_from_slice(FAST_FAILURE);
-    let output = s3audit_at(&proxy.url, None, &args);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    validate_sarif_in(out);
-    (
-        read_json(&out.join("s3audit.json")),
-        read_json(Path::new(&snapshot)),
-    )
+    audit_at(&proxy.url, out, None, FAST_FAILURE)
 }
 
 fn outcomes(results: &Value) -> Outcomes {

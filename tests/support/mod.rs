@@ -94,26 +94,7 @@ impl Emulator {
         credentials: Option<(&str, &str)>,
         extra: &[&str],
     ) -> (Value, Value) {
-        let dir = out.to_str().unwrap();
-        let snapshot = format!("{dir}/snapshot.json");
-        let mut args = vec![
-            "--org",
-            "--quiet",
-            "--output-dir",
-            dir,
-            "--snapshot",
-            &snapshot,
-            "--format",
-            "json,sarif",
-        ];
-        args.extend_from_slice(extra);
-        let output = self.s3audit(credentials, &args);
-        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-        validate_sarif_in(out);
-        (
-            read_json(&out.join("s3audit.json")),
-            read_json(Path::new(&snapshot)),
-        )
+        audit_at(&self.url, out, credentials, extra)
     }
 
     /// Changes three buckets of the default scenario (tests/emulator/change.py) and returns
@@ -141,6 +122,35 @@ impl Emulator {
     pub fn s3audit(&self, credentials: Option<(&str, &str)>, args: &[&str]) -> Output {
         s3audit_at(&self.url, credentials, args)
     }
+}
+
+/// `Emulator::audit_into` against any endpoint (the emulator, or a proxy in front of it).
+pub fn audit_at(
+    endpoint: &str,
+    out: &Path,
+    credentials: Option<(&str, &str)>,
+    extra: &[&str],
+) -> (Value, Value) {
+    let dir = out.to_str().unwrap();
+    let snapshot = format!("{dir}/snapshot.json");
+    let mut args = vec![
+        "--org",
+        "--quiet",
+        "--output-dir",
+        dir,
+        "--snapshot",
+        &snapshot,
+        "--format",
+        "json,sarif",
+    ];
+    args.extend_from_slice(extra);
+    let output = s3audit_at(endpoint, credentials, &args);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    validate_sarif_in(out);
+    (
+        read_json(&out.join("s3audit.json")),
+        read_json(Path::new(&snapshot)),
+    )
 }
 
 /// Runs s3audit against an endpoint (the emulator, or a proxy in front of it).
