@@ -142,20 +142,16 @@ impl Config {
         let config: Config = if text.trim().is_empty() {
             Config::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-                let full = e.to_string();
-                let message = match full.rfind(" at line ") {
-                    Some(i) => full[..i].to_string(),
-                    None => full,
-                };
-                invalid(line, column, message)
-            })?
+            crate::text::from_yaml(text).map_err(|e| invalid(e.line, e.column, e.message))?
         };
         for (index, waiver) in config.waivers.iter().enumerate() {
             if let Err(message) = waiver.validate() {
-                let line = nth_waiver_line(text, index);
-                return Err(invalid(line, 1, format!("waiver {}: {message}", index + 1)));
+                let (line, column) = waiver_position(text, index);
+                return Err(invalid(
+                    line,
+                    column,
+                    format!("waiver {}: {message}", index + 1),
+                ));
             }
         }
         Ok(config)
@@ -188,27 +184,17 @@ impl Config {
 }
 
 /// The line of the `index`-th item under `waivers:` (for errors about a waiver's values).
-fn nth_waiver_line(text: &str, index: usize) -> usize {
-    let mut in_waivers = false;
-    let mut seen = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with("waivers:") {
-            in_waivers = true;
-            continue;
-        }
-        if in_waivers {
-            if !line.starts_with(' ') && !line.starts_with('-') && !line.trim().is_empty() {
-                break;
-            }
-            if line.trim_start().starts_with("- ") || line.trim() == "-" {
-                if seen == index {
-                    return i + 1;
-                }
-                seen += 1;
-            }
-        }
+/// Where the `index`th waiver starts, as the YAML parser saw it.
+fn waiver_position(text: &str, index: usize) -> (usize, usize) {
+    #[derive(Deserialize)]
+    struct Waivers {
+        #[serde(default)]
+        waivers: Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
     }
-    1
+    crate::text::from_yaml::<Waivers>(text)
+        .ok()
+        .and_then(|w| w.waivers.get(index).map(crate::text::span_start))
+        .unwrap_or((1, 1))
 }
 
 impl Waiver {
@@ -365,7 +351,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.starts_with("c.yml:3:1: waiver 1: `bucket` is exact"),
+            err.starts_with("c.yml:3:5: waiver 1: `bucket` is exact"),
             "{err}"
         );
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use engine::{Evaluation, Outcome, UnknownReason, evaluate};
 pub use file::{FrameworkFile, OutcomeKind, Requirement, ResourceKind, RuleDocs, Severity};
-use position::{FieldPosition, excerpt_at};
+use position::{FieldSpans, excerpt_at};
 use shape::Shapes;
 
 use crate::snapshot::{
@@ -252,16 +252,8 @@ fn read_yaml_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleSetError> {
 }
 
 fn parse_yaml<T: serde::de::DeserializeOwned>(source: &RuleSource) -> Result<T, RuleFileError> {
-    serde_yaml::from_str(&source.text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        // serde_yaml ends its message with " at line L column C"; the position is ours to print.
-        let full = e.to_string();
-        let message = match full.rfind(" at line ") {
-            Some(i) => full[..i].to_string(),
-            None => full,
-        };
-        RuleFileError::at(source, line, column, message)
-    })
+    crate::text::from_yaml(&source.text)
+        .map_err(|e| RuleFileError::at(source, e.line, e.column, e.message))
 }
 
 fn file_stem(path: &str) -> &str {
@@ -273,8 +265,9 @@ fn file_stem(path: &str) -> &str {
 
 fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError> {
     let raw: file::RuleFile = parse_yaml(source)?;
+    let spans: FieldSpans = parse_yaml(source)?;
     let field_error = |field: &str, message: String| {
-        let (line, column) = FieldPosition::find(&source.text, field).key_position();
+        let (line, column) = spans.position(&source.text, field).key_position();
         RuleFileError::at(source, line, column, format!("field `{field}`: {message}"))
     };
     if raw.id != file_stem(&source.path) {
@@ -319,7 +312,7 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
         ));
     }
     let compile = |field: &str, text: &str| -> Result<(Expression, check::Reads), RuleFileError> {
-        let position = FieldPosition::find(&source.text, field);
+        let position = spans.position(&source.text, field);
         let program = cel::Program::compile(text).map_err(|errors| {
             let first = errors.errors.first();
             let (line, column) = first.map_or((1, 1), |e| {

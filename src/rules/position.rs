@@ -1,12 +1,17 @@
 //! Where a top-level field of a YAML rule file is, so that an error inside a CEL expression
-//! can point at the line and column of the file, not of the expression.
+//! can point at the line and column of the file, not of the expression. The YAML parser gives
+//! where each value starts (`FieldSpans`); this maps a position inside the value to the file.
+
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
 
 /// How a top-level field's value is written.
 #[derive(Debug, Clone, Copy)]
 enum ValueStart {
     /// `key: value` on the key's line, starting at this 1-based column.
     Inline { column: usize },
-    /// `key: |` block scalar: the value starts on the next line, indented by this much.
+    /// `key: |` block scalar: the value starts on the line after `key_line`, indented by this
+    /// much.
     Block { indent: usize },
     /// The key was not found (the file was valid YAML, so this is a nested or flow key).
     Unknown,
@@ -18,40 +23,66 @@ pub struct FieldPosition {
     value: ValueStart,
 }
 
-impl FieldPosition {
-    pub fn find(text: &str, field: &str) -> FieldPosition {
-        let prefix = format!("{field}:");
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let Some(rest) = line.strip_prefix(&prefix) else {
-                continue;
-            };
-            let trimmed = rest.trim_start();
-            let value = if trimmed.starts_with('|') || trimmed.starts_with('>') {
-                let indent = lines[i + 1..]
-                    .iter()
-                    .find(|l| !l.trim().is_empty())
-                    .map_or(2, |l| l.len() - l.trim_start().len());
-                ValueStart::Block { indent }
-            } else {
-                let mut column = prefix.len() + (rest.len() - trimmed.len()) + 1;
-                // A quoted scalar's content starts after the quote.
-                if trimmed.starts_with('"') || trimmed.starts_with('\'') {
-                    column += 1;
-                }
-                ValueStart::Inline { column }
-            };
+/// Where the top-level fields of a rule file start, as the YAML parser saw them (parsed
+/// beside the rule itself; other fields are ignored here).
+#[derive(serde::Deserialize, Default)]
+pub struct FieldSpans {
+    #[serde(default)]
+    id: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    resource: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    requires: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    applies_if: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    condition: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    detail: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    examples: Option<Spanned<IgnoredAny>>,
+}
+
+impl FieldSpans {
+    /// Where `field`'s value is in `text`: inline on the key's line, or a block scalar whose
+    /// content starts on a later line.
+    pub fn position(&self, text: &str, field: &str) -> FieldPosition {
+        let span = match field {
+            "id" => &self.id,
+            "resource" => &self.resource,
+            "requires" => &self.requires,
+            "applies_if" => &self.applies_if,
+            "condition" => &self.condition,
+            "detail" => &self.detail,
+            "examples" => &self.examples,
+            _ => &None,
+        };
+        let Some((line, column)) = span.as_ref().map(crate::text::span_start) else {
             return FieldPosition {
-                key_line: i + 1,
-                value,
+                key_line: 1,
+                value: ValueStart::Unknown,
             };
-        }
-        FieldPosition {
-            key_line: 1,
-            value: ValueStart::Unknown,
+        };
+        let source_line = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+        if source_line.starts_with(&format!("{field}:")) {
+            // A quoted scalar's content starts after the quote.
+            let quoted = matches!(source_line.chars().nth(column - 1), Some('"' | '\''));
+            FieldPosition {
+                key_line: line,
+                value: ValueStart::Inline {
+                    column: column + usize::from(quoted),
+                },
+            }
+        } else {
+            FieldPosition {
+                key_line: line - 1,
+                value: ValueStart::Block { indent: column - 1 },
+            }
         }
     }
+}
 
+impl FieldPosition {
     /// The line and column of the key itself.
     pub fn key_position(&self) -> (usize, usize) {
         (self.key_line, 1)
@@ -88,10 +119,15 @@ pub fn excerpt_at(text: &str, line: usize, column: usize) -> String {
 mod tests {
     use super::*;
 
+    fn position(text: &str, field: &str) -> FieldPosition {
+        let spans: FieldSpans = crate::text::from_yaml(text).unwrap();
+        spans.position(text, field)
+    }
+
     #[test]
     fn block_scalars_map_below_the_key() {
         let text = "id: x\ncondition: |\n  a.b &&\n    c\n";
-        let p = FieldPosition::find(text, "condition");
+        let p = position(text, "condition");
         assert_eq!(p.map("a.b &&\n  c\n", 2, 3), (4, 5));
         assert_eq!(p.map_offset("a.b &&\n  c\n", 9), (4, 5));
     }
@@ -99,7 +135,8 @@ mod tests {
     #[test]
     fn inline_values_map_on_the_key_line() {
         let text = "condition: a.b\n";
-        let p = FieldPosition::find(text, "condition");
-        assert_eq!(p.map("a.b", 1, 2), (1, 13));
+        assert_eq!(position(text, "condition").map("a.b", 1, 2), (1, 13));
+        let quoted = "id: x\ncondition: \"a.b\"\n";
+        assert_eq!(position(quoted, "condition").map("a.b", 1, 2), (2, 14));
     }
 }
