@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use s3audit::cli::{FailOn, Format, ReportArgs, write_reports};
+use s3audit::cli::{FailOn, Format, OutcomeSelection, ReportArgs, write_reports};
 use s3audit::config::Config;
 use s3audit::report::Results;
 use s3audit::rules::{RuleSet, evaluate};
@@ -174,6 +174,9 @@ fn child(path: &str) {
     let args = ReportArgs {
         rules_dir: None,
         config: None,
+        only_rules: Vec::new(),
+        disable_rules: Vec::new(),
+        outcomes: OutcomeSelection::Failing,
         format: vec![Format::Json, Format::Sarif],
         output_dir: out.path().to_path_buf(),
         fail_on: FailOn::None,

@@ -58,6 +58,10 @@ pub struct ScanArgs {
     /// Only accounts under this organizational unit, recursively (with --org).
     #[arg(long, value_name = "OU_ID", requires = "org")]
     pub ou: Option<String>,
+    /// Audit only shard K of N (0-based) of the accounts, by a hash of the account id, for
+    /// a CI matrix or a Kubernetes Indexed Job; `s3audit merge` joins the shards' snapshots.
+    #[arg(long, value_name = "K/N", requires = "org", value_parser = parse_shard)]
+    pub shard: Option<crate::snapshot::Shard>,
     /// The role assumed in every account but the caller's.
     #[arg(long, default_value = "OrganizationAccountAccessRole")]
     pub role_name: String,
@@ -86,14 +90,36 @@ pub struct ScanArgs {
     /// AWS requests in flight at once, over all accounts.
     #[arg(long, default_value_t = 64)]
     pub max_requests: usize,
+    /// AWS requests in flight at once in one account (AWS throttles per account): lower it
+    /// below --max-requests so that one large account cannot take every slot.
+    #[arg(long, default_value_t = 64)]
+    pub max_requests_per_account: usize,
+    /// Space requests evenly at no more than this many per second over the whole run, for
+    /// detection rules that fire on bursts of `GetBucket*` calls (default: no cap).
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub max_requests_per_second: Option<f64>,
     /// Seconds before one AWS call (retries included) is abandoned and recorded as an error.
     #[arg(long, default_value_t = 60)]
     pub call_timeout: u64,
     /// Attempts per AWS call, with the SDK's adaptive retry between them.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: u32,
+    /// Read every section of every bucket and account even when `rules.only`, `rules.disable`,
+    /// `--only-rules` or `--disable-rules` select rules (a selection otherwise reads only
+    /// the sections its rules need), for a complete snapshot.
+    #[arg(long)]
+    pub read_all: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Which outcomes the reports list one by one.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeSelection {
+    /// Findings and unknowns (passes and not applicable are counted only).
+    Failing,
+    /// Every outcome, passes and not applicable with why.
+    All,
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,6 +148,18 @@ pub enum Command {
         /// The configuration file (when a snapshot is given).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+    /// Merge the snapshots of a sharded run (`--shard K/N`, every K) into one, then evaluate
+    /// and report as `evaluate` does.
+    Merge {
+        /// The shards' snapshot files.
+        #[arg(required = true)]
+        snapshots: Vec<PathBuf>,
+        /// Write the merged snapshot to this file.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Print the least-privilege IAM policy for the calls s3audit makes.
     IamPolicy,
@@ -222,6 +260,17 @@ pub struct ReportArgs {
     /// (JSON Schema: docs/config.schema.json).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Run only these rules (comma-separated ids; added to `rules.only` of the config). A
+    /// crawl then reads only the sections they need.
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only_rules: Vec<String>,
+    /// Do not run these rules (comma-separated ids; added to `rules.disable`).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub disable_rules: Vec<String>,
+    /// `all`: also list every passing and not applicable (rule, resource) pair with why, in
+    /// the JSON results and the HTML report (evidence for auditors; larger files).
+    #[arg(long, value_enum, default_value_t = OutcomeSelection::Failing)]
+    pub outcomes: OutcomeSelection,
     /// Report formats, comma-separated.
     #[arg(
         long,
@@ -291,6 +340,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     };
     match command {
         Command::Evaluate { snapshot, report } => evaluate_file(&snapshot, &report),
+        Command::Merge {
+            snapshots,
+            snapshot,
+            report,
+        } => merge(&snapshots, snapshot.as_deref(), &report),
         Command::Diff {
             old,
             new,
@@ -332,10 +386,7 @@ pub fn run(cli: Cli) -> Result<u8> {
 fn scan(args: &ScanArgs) -> Result<u8> {
     // Rules, configuration and baseline load first: a broken file should fail before minutes
     // of crawling.
-    let (rules, config) = load_rules(
-        args.report.rules_dir.as_deref(),
-        args.report.config.as_deref(),
-    )?;
+    let (rules, config) = load_rules(&args.report)?;
     let baseline = load_baseline(&args.report)?;
     let options = crawl::CrawlOptions {
         connection: crawl::clients::Connection {
@@ -349,11 +400,23 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         accounts: args.accounts.clone(),
         exclude_accounts: args.exclude_accounts.clone(),
         ou: args.ou.clone(),
+        shard: args.shard,
+        // The whole catalog reads everything, for a complete snapshot; a selection of rules
+        // (`rules.only`, `rules.disable`) reads only what it needs.
+        read_plan: if args.read_all
+            || (config.rules.only.is_empty() && config.rules.disable.is_empty())
+        {
+            snapshot::ReadPlan::everything()
+        } else {
+            rules.read_plan()
+        },
         role_name: args.role_name.clone(),
         external_id: args.external_id.clone(),
         max_accounts: args.max_accounts,
         max_buckets_per_account: args.max_buckets,
         max_requests: args.max_requests,
+        max_requests_per_account: args.max_requests_per_account,
+        max_requests_per_second: args.max_requests_per_second,
         quiet: args.report.quiet,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -362,20 +425,51 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         .context("cannot start the async runtime")?;
     let snapshot = runtime.block_on(crawl::crawl(&options))?;
     if let Some(path) = &args.snapshot {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        write_json(path, &snapshot)?;
-        if !args.report.quiet {
-            eprintln!("wrote {}", path.display());
-        }
+        save_snapshot(path, &snapshot, args.report.quiet)?;
     }
     report_on(&snapshot, &rules, &config, baseline.as_ref(), &args.report)
 }
 
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a positive number of requests per second"
+        )),
+    }
+}
+
+fn parse_shard(text: &str) -> Result<crate::snapshot::Shard, String> {
+    crate::snapshot::Shard::parse(text)
+}
+
+fn save_snapshot(path: &Path, snapshot: &Snapshot, quiet: bool) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    write_json(path, snapshot)?;
+    if !quiet {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn merge(paths: &[PathBuf], out: Option<&Path>, args: &ReportArgs) -> Result<u8> {
+    let (rules, config) = load_rules(args)?;
+    let baseline = load_baseline(args)?;
+    let mut parts = Vec::with_capacity(paths.len());
+    for path in paths {
+        parts.push((path.clone(), snapshot::load_file(path)?));
+    }
+    let merged = snapshot::merge(parts).context("cannot merge the snapshots")?;
+    if let Some(path) = out {
+        save_snapshot(path, &merged, args.quiet)?;
+    }
+    report_on(&merged, &rules, &config, baseline.as_ref(), args)
+}
+
 fn evaluate_file(path: &Path, args: &ReportArgs) -> Result<u8> {
-    let (rules, config) = load_rules(args.rules_dir.as_deref(), args.config.as_deref())?;
+    let (rules, config) = load_rules(args)?;
     let baseline = load_baseline(args)?;
     let snapshot = snapshot::load_file(path)?;
     report_on(&snapshot, &rules, &config, baseline.as_ref(), args)
@@ -398,11 +492,24 @@ fn load_baseline(args: &ReportArgs) -> Result<Option<Results>> {
 }
 
 /// The rules, narrowed and re-ranked by the configuration file when one is given.
-fn load_rules(rules_dir: Option<&Path>, config: Option<&Path>) -> Result<(RuleSet, Config)> {
-    let config = match config {
+fn load_rules(args: &ReportArgs) -> Result<(RuleSet, Config)> {
+    let mut config = load_config(args.config.as_deref())?;
+    config.rules.only.extend(args.only_rules.iter().cloned());
+    config
+        .rules
+        .disable
+        .extend(args.disable_rules.iter().cloned());
+    rules_with_config(args.rules_dir.as_deref(), config)
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    Ok(match path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
-    };
+    })
+}
+
+fn rules_with_config(rules_dir: Option<&Path>, config: Config) -> Result<(RuleSet, Config)> {
     let mut rules = RuleSet::load(rules_dir)?;
     rules.configure(&config)?;
     Ok((rules, config))
@@ -419,6 +526,9 @@ fn report_on(
 ) -> Result<u8> {
     let evaluations = rules::evaluate(snapshot, rules, &config.selectors());
     let mut results = Results::build(snapshot, rules, &evaluations, config, &today());
+    if args.outcomes == OutcomeSelection::All {
+        results.record_decided(snapshot, rules, &evaluations);
+    }
     // Everything from here on reads the results; a million outcomes need not stay in memory.
     drop(evaluations);
     if let Some(previous) = baseline {
@@ -449,7 +559,7 @@ fn today() -> String {
 }
 
 fn diff(old: &Path, new: &Path, rules_dir: Option<&Path>, config: Option<&Path>) -> Result<u8> {
-    let (rules, config) = load_rules(rules_dir, config)?;
+    let (rules, config) = rules_with_config(rules_dir, load_config(config)?)?;
     let load = |path: &Path| -> Result<Results> {
         // A results file has a `summary`; anything else is read as a snapshot.
         let text = std::fs::read_to_string(path)

@@ -728,3 +728,230 @@ fn the_saved_snapshot_evaluates_offline_to_the_same_results() {
     assert_eq!(online["findings"], offline["findings"]);
     assert_eq!(online["summary"], offline["summary"]);
 }
+
+#[test]
+fn four_shards_merged_give_the_results_of_one_run() {
+    let emulator = Emulator::start();
+    emulator.scenario(&[]);
+    let whole_dir = tempfile::tempdir().unwrap();
+    let (whole, whole_snapshot) = emulator.audit_into(whole_dir.path(), None, &[]);
+
+    let work = tempfile::tempdir().unwrap();
+    let mut shard_files = Vec::new();
+    let mut accounts_per_shard = Vec::new();
+    for index in 0..4 {
+        let file = work.path().join(format!("shard-{index}.json"));
+        let out = work.path().join(format!("out-{index}"));
+        let shard = format!("{index}/4");
+        let output = emulator.s3audit(
+            None,
+            &[
+                "--org",
+                "--shard",
+                &shard,
+                "--quiet",
+                "--format",
+                "json",
+                "--output-dir",
+                out.to_str().unwrap(),
+                "--snapshot",
+                file.to_str().unwrap(),
+            ],
+        );
+        // A shard without findings exits 0, one with findings 1.
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{}",
+            text(&output)
+        );
+        let part = read_json(&file);
+        assert_eq!(
+            part["shard"],
+            serde_json::json!({"index": index, "count": 4})
+        );
+        accounts_per_shard.push(part["accounts"].as_array().unwrap().len());
+        shard_files.push(file.to_str().unwrap().to_string());
+    }
+    // The scenario's five accounts spread over more than one shard, or this proves nothing.
+    assert!(
+        accounts_per_shard.iter().filter(|&&n| n > 0).count() >= 2,
+        "{accounts_per_shard:?}"
+    );
+    assert_eq!(
+        accounts_per_shard.iter().sum::<usize>(),
+        whole_snapshot["accounts"].as_array().unwrap().len()
+    );
+
+    let merged_dir = tempfile::tempdir().unwrap();
+    let merged_snapshot_path = merged_dir.path().join("merged-snapshot.json");
+    let mut args = vec!["merge".to_string()];
+    args.extend(shard_files.iter().cloned());
+    args.extend(
+        [
+            "--snapshot",
+            merged_snapshot_path.to_str().unwrap(),
+            "--quiet",
+            "--format",
+            "json,sarif",
+            "--output-dir",
+            merged_dir.path().to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = emulator.s3audit(None, &args);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    support::validate_sarif_in(merged_dir.path());
+    let merged = read_json(&merged_dir.path().join("s3audit.json"));
+    let merged_snapshot = read_json(&merged_snapshot_path);
+
+    // Findings carry their fingerprints; unknowns their reasons.
+    for key in [
+        "findings",
+        "unknown",
+        "summary",
+        "accounts",
+        "rules",
+        "frameworks",
+    ] {
+        assert_eq!(whole[key], merged[key], "`{key}` differs after the merge");
+    }
+    assert_eq!(whole_snapshot["accounts"], merged_snapshot["accounts"]);
+    assert_eq!(merged_snapshot["shard"], Value::Null);
+    // Per-bucket reads are the same; only the organization listing is repeated per shard.
+    for (operation, calls) in whole["api_calls"].as_object().unwrap() {
+        if !operation.starts_with("organizations:") && !operation.starts_with("sts:") {
+            assert_eq!(&merged["api_calls"][operation], calls, "{operation}");
+        }
+    }
+
+    // A missing shard is refused, by name, and nothing is written.
+    let refused_dir = tempfile::tempdir().unwrap();
+    let output = emulator.s3audit(
+        None,
+        &[
+            "merge",
+            &shard_files[0],
+            &shard_files[1],
+            &shard_files[3],
+            "--output-dir",
+            refused_dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("shard 2 of 4 missing"),
+        "{}",
+        text(&output)
+    );
+    assert!(!refused_dir.path().join("s3audit.json").exists());
+}
+
+/// Rules that decide whether a bucket is public, and nothing else.
+const PUBLIC_ACCESS_RULES: &[&str] = &[
+    "account-public-access-block-disabled",
+    "bucket-public-access-block-disabled",
+    "bucket-public-read",
+    "bucket-public-write",
+    "bucket-policy-public",
+    "bucket-acl-public-grant",
+];
+
+/// S3 requests per bucket of a run: every `s3:` call but the account's `ListBuckets`.
+fn s3_requests_per_bucket(results: &Value, snapshot: &Value) -> f64 {
+    let calls: u64 = results["api_calls"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(operation, _)| operation.starts_with("s3:") && *operation != "s3:ListBuckets")
+        .map(|(_, calls)| calls.as_u64().unwrap())
+        .sum();
+    let buckets: usize = snapshot["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["buckets"]["value"].as_array())
+        .map(Vec::len)
+        .sum();
+    assert!(buckets > 10, "the scenario has buckets");
+    calls as f64 / buckets as f64
+}
+
+#[test]
+fn a_crawl_reads_only_what_the_enabled_rules_need_and_decides_them_alike() {
+    let emulator = Emulator::start();
+    emulator.scenario(&[]);
+    let whole_dir = tempfile::tempdir().unwrap();
+    let (whole, whole_snapshot) = emulator.audit_into(whole_dir.path(), None, &[]);
+
+    let only = PUBLIC_ACCESS_RULES.join(",");
+    let planned_dir = tempfile::tempdir().unwrap();
+    let (planned, planned_snapshot) =
+        emulator.audit_into(planned_dir.path(), None, &["--only-rules", &only]);
+
+    // The same outcomes for the rules that ran: findings with their fingerprints, unknowns
+    // with their reasons, and the counts.
+    let of_public_rules = |results: &Value, key: &str| -> Vec<Value> {
+        results[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| PUBLIC_ACCESS_RULES.contains(&f["rule_id"].as_str().unwrap()))
+            .cloned()
+            .collect()
+    };
+    for key in ["findings", "unknown"] {
+        let expected = of_public_rules(&whole, key);
+        assert_eq!(of_public_rules(&planned, key), expected, "`{key}` differ");
+        assert_eq!(planned[key].as_array().unwrap().len(), expected.len());
+    }
+    assert!(!of_public_rules(&whole, "findings").is_empty());
+
+    // At most 6 requests per bucket, against every section in a whole run.
+    let per_bucket = s3_requests_per_bucket(&planned, &planned_snapshot);
+    let whole_per_bucket = s3_requests_per_bucket(&whole, &whole_snapshot);
+    assert!(per_bucket <= 6.0, "{per_bucket} requests per bucket");
+    assert!(
+        whole_per_bucket > 15.0,
+        "{whole_per_bucket} requests per bucket"
+    );
+    for operation in [
+        "s3:GetBucketVersioning",
+        "cloudtrail:DescribeTrails",
+        "macie2:GetMacieSession",
+    ] {
+        assert_eq!(
+            planned["api_calls"].get(operation),
+            None,
+            "{operation} was called"
+        );
+    }
+
+    // What was not read says so: an error `NotRequested`, never absent.
+    let bucket = &planned_snapshot["accounts"][0]["buckets"]["value"][0];
+    assert_eq!(bucket["versioning"]["state"], "error");
+    assert_eq!(bucket["versioning"]["code"], "NotRequested");
+    assert_ne!(bucket["policy"]["code"], "NotRequested");
+
+    // `--read-all` reads everything whatever the rules.
+    let read_all_dir = tempfile::tempdir().unwrap();
+    let (read_all, _) = emulator.audit_into(
+        read_all_dir.path(),
+        None,
+        &["--only-rules", &only, "--read-all"],
+    );
+    for operation in [
+        "s3:GetBucketVersioning",
+        "cloudtrail:DescribeTrails",
+        "macie2:GetMacieSession",
+    ] {
+        assert_eq!(
+            read_all["api_calls"][operation],
+            whole["api_calls"][operation]
+        );
+        assert!(
+            whole["api_calls"][operation].as_u64().unwrap() > 0,
+            "{operation}"
+        );
+    }
+}

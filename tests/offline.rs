@@ -609,3 +609,49 @@ fn completions_and_the_man_page_come_from_the_cli_definition() {
         "{page}"
     );
 }
+
+#[test]
+fn outcomes_all_lists_every_pass_and_not_applicable_with_why() {
+    let snapshot = repo("examples/org-snapshot.json");
+    let (default_out, _, _, _) = evaluate(&snapshot, &["--format", "json"]);
+    let default = read_json(&default_out.path().join("s3audit.json"));
+    assert!(default.get("passed").is_none(), "off by default");
+
+    let (out, code, _, _) = evaluate(&snapshot, &["--format", "json,html", "--outcomes", "all"]);
+    assert_eq!(code, 1);
+    let results = read_json(&out.path().join("s3audit.json"));
+    validate(&repo("docs/results.schema.json"), &results);
+    let passed = results["passed"].as_array().expect("passes listed");
+    let not_applicable = results["not_applicable"].as_array().expect("n/a listed");
+    assert_eq!(
+        passed.len() as u64,
+        results["summary"]["pass"].as_u64().unwrap()
+    );
+    assert_eq!(
+        not_applicable.len() as u64,
+        results["summary"]["not_applicable"].as_u64().unwrap()
+    );
+    assert!(!passed.is_empty() && !not_applicable.is_empty());
+    // The same findings and unknowns as without the flag.
+    assert_eq!(results["findings"], default["findings"]);
+    assert_eq!(results["unknown"], default["unknown"]);
+    // A pass names the condition and the state of each section it read.
+    let versioning = passed
+        .iter()
+        .find(|p| p["rule_id"] == "bucket-versioning-disabled")
+        .expect("some bucket has versioning on");
+    let why = versioning["why"].as_str().unwrap();
+    assert!(why.contains("holds on bucket.versioning present"), "{why}");
+    for entry in not_applicable {
+        assert!(
+            entry["why"]
+                .as_str()
+                .unwrap()
+                .starts_with("does not apply: `"),
+            "{entry}"
+        );
+    }
+    // The HTML report carries them for its per-requirement resource tables.
+    let html = std::fs::read_to_string(out.path().join("s3audit.html")).unwrap();
+    assert!(html.contains("holds on bucket.versioning present"));
+}

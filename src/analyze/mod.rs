@@ -65,6 +65,24 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// What a fact reads beyond its own resource's sections in [`FACT_DEPENDENCIES`]: the
+/// sections of other resources it joins on. A crawl that reads only what its rules need
+/// reads these too for every rule that reads the fact (the join of an unread section would
+/// be `unknown`).
+pub const FACT_JOINS: &[(&str, &[&str])] = &[
+    // The target bucket's Object Lock, default encryption and Requester Pays.
+    (
+        "logging_target",
+        &[
+            "bucket.object_lock",
+            "bucket.encryption",
+            "bucket.request_payment",
+        ],
+    ),
+    // The trails of every account (any of them may write to the bucket).
+    ("cloudtrail", &["account.trails"]),
+];
+
 /// Everything derived about one bucket.
 #[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct BucketFacts {

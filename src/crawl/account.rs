@@ -11,8 +11,8 @@ use crate::snapshot::{
     AccessPoint, Account, AccountAccess, AdvancedEventSelector, AdvancedFieldSelector, Analyzer,
     AnalyzerFinding, Bucket, CloudFrontDistribution, CloudFrontOrigin, DataResource,
     DirectoryBucket, EventSelector, EventSelectors, GuardDutyDetector, GuardDutyRegion,
-    MacieRegion, MultiRegionAccessPoint, PolicyStatus, PublicAccessBlock, ReadFailure, Section,
-    StorageLensConfiguration, Trail,
+    MacieRegion, MultiRegionAccessPoint, PolicyStatus, PublicAccessBlock, ReadFailure, ReadPlan,
+    Section, StorageLensConfiguration, Trail,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -22,8 +22,12 @@ pub async fn read_account(
     account_id: &str,
     bucket_concurrency: usize,
     progress: &Progress,
+    plan: &ReadPlan,
 ) -> Account {
     let s3control = clients.s3control(&clients.home_region());
+    // A section the plan leaves out is not read at all; the bucket list always is (it gives
+    // the regions the regional sections are read in).
+    let planned = |name: &str| plan.reads_account(name);
     let (
         public_access_block,
         trails,
@@ -32,11 +36,23 @@ pub async fn read_account(
         cloudfront_distributions,
         listing,
     ) = tokio::join!(
-        read_account_public_access_block(clients, &s3control, account_id),
-        read_trails(clients),
-        read_multi_region_access_points(clients, account_id),
-        read_storage_lens(clients, &s3control, account_id),
-        read_cloudfront(clients),
+        if_planned(
+            planned("public_access_block"),
+            read_account_public_access_block(clients, &s3control, account_id)
+        ),
+        if_planned(planned("trails"), read_trails(clients)),
+        if_planned(
+            planned("multi_region_access_points"),
+            read_multi_region_access_points(clients, account_id)
+        ),
+        if_planned(
+            planned("storage_lens"),
+            read_storage_lens(clients, &s3control, account_id)
+        ),
+        if_planned(
+            planned("cloudfront_distributions"),
+            read_cloudfront(clients)
+        ),
         list_buckets(clients),
     );
     let buckets = match listing {
@@ -45,9 +61,9 @@ pub async fn read_account(
             let buckets: Vec<Bucket> = futures::stream::iter(listed)
                 .map(|(name, region, created)| async move {
                     let bucket = match region {
-                        Some(region) => read_bucket(clients, &name, &region, created).await,
+                        Some(region) => read_bucket(clients, &name, &region, created, plan).await,
                         None => match locate(clients, &name).await {
-                            Ok(region) => read_bucket(clients, &name, &region, created).await,
+                            Ok(region) => read_bucket(clients, &name, &region, created, plan).await,
                             Err(failure) => unlocated_bucket(&name, created, failure),
                         },
                     };
@@ -74,11 +90,20 @@ pub async fn read_account(
     // Access points, analyzers, GuardDuty and Macie are regional: read them in every region
     // that matters.
     let (access_points, access_analyzers, guardduty, macie, directory_buckets) = tokio::join!(
-        read_access_points(clients, account_id, &regions),
-        read_analyzers(clients, &regions),
-        read_guardduty(clients, &regions),
-        read_macie(clients, &regions),
-        read_directory_buckets(clients, &regions),
+        if_planned(
+            planned("access_points"),
+            read_access_points(clients, account_id, &regions)
+        ),
+        if_planned(
+            planned("access_analyzers"),
+            read_analyzers(clients, &regions)
+        ),
+        if_planned(planned("guardduty"), read_guardduty(clients, &regions)),
+        if_planned(planned("macie"), read_macie(clients, &regions)),
+        if_planned(
+            planned("directory_buckets"),
+            read_directory_buckets(clients, &regions)
+        ),
     );
     // The caller fills in the account's identity and how it was entered.
     Account {
@@ -96,6 +121,15 @@ pub async fn read_account(
         macie,
         cloudfront_distributions,
         buckets,
+    }
+}
+
+/// Reads an account section when the plan asks for it; otherwise it is not requested.
+async fn if_planned<T>(planned: bool, read: impl Future<Output = Section<T>>) -> Section<T> {
+    if planned {
+        read.await
+    } else {
+        Section::not_requested()
     }
 }
 

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use aws_sdk_s3::Client;
 
-use super::classify::{required, section};
+use super::classify::{planned, required, section};
 use super::clients::AccountClients;
 use crate::snapshot::{
     Accelerate, Acl, AnalyticsConfiguration, Bucket, CorsRule, DirectoryBucket, Encryption,
     EncryptionRule, Grant, IntelligentTieringConfiguration, InventoryConfiguration, Lifecycle,
     LifecycleRule, Logging, MetricsConfiguration, NotificationTarget, Notifications, ObjectLock,
-    OwnershipControls, PolicyStatus, PublicAccessBlock, Replication, ReplicationRule,
+    OwnershipControls, PolicyStatus, PublicAccessBlock, ReadPlan, Replication, ReplicationRule,
     RequestPayment, Section, Tiering, Transition, Versioning, Website,
 };
 
@@ -30,53 +30,110 @@ pub async fn read_bucket(
     name: &str,
     region: &str,
     creation_date: Option<String>,
+    plan: &ReadPlan,
 ) -> Bucket {
     let s3 = clients.s3(region).await;
     let (policy, acl, public_access_block, ownership_controls, encryption, versioning, logging) = tokio::join!(
-        clients.call(s3.get_bucket_policy().bucket(name).send()),
-        clients.call(s3.get_bucket_acl().bucket(name).send()),
-        clients.call(s3.get_public_access_block().bucket(name).send()),
-        clients.call(s3.get_bucket_ownership_controls().bucket(name).send()),
-        clients.call(s3.get_bucket_encryption().bucket(name).send()),
-        clients.call(s3.get_bucket_versioning().bucket(name).send()),
-        clients.call(s3.get_bucket_logging().bucket(name).send()),
+        clients.call_if(
+            plan.reads_bucket("policy"),
+            s3.get_bucket_policy().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("acl"),
+            s3.get_bucket_acl().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("public_access_block"),
+            s3.get_public_access_block().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("ownership_controls"),
+            s3.get_bucket_ownership_controls().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("encryption"),
+            s3.get_bucket_encryption().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("versioning"),
+            s3.get_bucket_versioning().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("logging"),
+            s3.get_bucket_logging().bucket(name).send()
+        ),
     );
-    let policy = section("GetBucketPolicy", policy, &["NoSuchBucketPolicy"], |o| {
+    let policy = planned("GetBucketPolicy", policy, &["NoSuchBucketPolicy"], |o| {
         o.policy().unwrap_or_default().to_string()
     });
-    let policy_status = read_policy_status(clients, &s3, name, &policy).await;
+    let policy_status = if plan.reads_bucket("policy_status") {
+        read_policy_status(clients, &s3, name, &policy).await
+    } else {
+        Section::not_requested()
+    };
     let (lifecycle, replication, object_lock, notifications, tags, website, cors) = tokio::join!(
-        clients.call(s3.get_bucket_lifecycle_configuration().bucket(name).send()),
-        clients.call(s3.get_bucket_replication().bucket(name).send()),
-        clients.call(s3.get_object_lock_configuration().bucket(name).send()),
-        clients.call(
+        clients.call_if(
+            plan.reads_bucket("lifecycle"),
+            s3.get_bucket_lifecycle_configuration().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("replication"),
+            s3.get_bucket_replication().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("object_lock"),
+            s3.get_object_lock_configuration().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("notifications"),
             s3.get_bucket_notification_configuration()
                 .bucket(name)
                 .send()
         ),
-        clients.call(s3.get_bucket_tagging().bucket(name).send()),
-        clients.call(s3.get_bucket_website().bucket(name).send()),
-        clients.call(s3.get_bucket_cors().bucket(name).send()),
+        clients.call_if(
+            plan.reads_bucket("tags"),
+            s3.get_bucket_tagging().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("website"),
+            s3.get_bucket_website().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("cors"),
+            s3.get_bucket_cors().bucket(name).send()
+        ),
     );
     let (accelerate, intelligent_tiering, inventory, metrics, analytics, request_payment) = tokio::join!(
-        clients.call(s3.get_bucket_accelerate_configuration().bucket(name).send()),
-        clients.call(
+        clients.call_if(
+            plan.reads_bucket("accelerate"),
+            s3.get_bucket_accelerate_configuration().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("intelligent_tiering"),
             s3.list_bucket_intelligent_tiering_configurations()
                 .bucket(name)
                 .send()
         ),
-        clients.call(
+        clients.call_if(
+            plan.reads_bucket("inventory"),
             s3.list_bucket_inventory_configurations()
                 .bucket(name)
                 .send()
         ),
-        clients.call(s3.list_bucket_metrics_configurations().bucket(name).send()),
-        clients.call(
+        clients.call_if(
+            plan.reads_bucket("metrics"),
+            s3.list_bucket_metrics_configurations().bucket(name).send()
+        ),
+        clients.call_if(
+            plan.reads_bucket("analytics"),
             s3.list_bucket_analytics_configurations()
                 .bucket(name)
                 .send()
         ),
-        clients.call(s3.get_bucket_request_payment().bucket(name).send()),
+        clients.call_if(
+            plan.reads_bucket("request_payment"),
+            s3.get_bucket_request_payment().bucket(name).send()
+        ),
     );
 
     Bucket {
@@ -85,7 +142,7 @@ pub async fn read_bucket(
         creation_date,
         policy,
         policy_status,
-        acl: section("GetBucketAcl", acl, &[], |o| Acl {
+        acl: planned("GetBucketAcl", acl, &[], |o| Acl {
             owner_id: o.owner().and_then(|w| w.id()).map(str::to_string),
             grants: o
                 .grants()
@@ -105,7 +162,7 @@ pub async fn read_bucket(
                 })
                 .collect(),
         }),
-        public_access_block: section(
+        public_access_block: planned(
             "GetPublicAccessBlock",
             public_access_block,
             &["NoSuchPublicAccessBlockConfiguration"],
@@ -122,7 +179,7 @@ pub async fn read_bucket(
             },
         ),
         ownership_controls: required(
-            section(
+            planned(
                 "GetBucketOwnershipControls",
                 ownership_controls,
                 &["OwnershipControlsNotFoundError"],
@@ -136,13 +193,13 @@ pub async fn read_bucket(
             ),
             "ownership rule",
         ),
-        encryption: section(
+        encryption: planned(
             "GetBucketEncryption",
             encryption,
             &["ServerSideEncryptionConfigurationNotFoundError"],
             |o| encryption_of(&o),
         ),
-        versioning: section("GetBucketVersioning", versioning, &[], |o| Versioning {
+        versioning: planned("GetBucketVersioning", versioning, &[], |o| Versioning {
             // AWS returns no status for a bucket that never had versioning.
             status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
             mfa_delete: o
@@ -150,7 +207,7 @@ pub async fn read_bucket(
                 .map_or("Disabled", |s| s.as_str())
                 .to_string(),
         }),
-        logging: match section("GetBucketLogging", logging, &[], |o| {
+        logging: match planned("GetBucketLogging", logging, &[], |o| {
             o.logging_enabled().map(|l| Logging {
                 target_bucket: l.target_bucket().to_string(),
                 target_prefix: l.target_prefix().to_string(),
@@ -161,7 +218,7 @@ pub async fn read_bucket(
             Section::Present { value: None } => Section::absent(),
             other => other.map_unreadable(),
         },
-        lifecycle: section(
+        lifecycle: planned(
             "GetBucketLifecycleConfiguration",
             lifecycle,
             &["NoSuchLifecycleConfiguration"],
@@ -169,7 +226,7 @@ pub async fn read_bucket(
                 rules: o.rules().iter().map(lifecycle_rule).collect(),
             },
         ),
-        replication: section(
+        replication: planned(
             "GetBucketReplication",
             replication,
             &["ReplicationConfigurationNotFoundError"],
@@ -200,7 +257,7 @@ pub async fn read_bucket(
                 }
             },
         ),
-        object_lock: section(
+        object_lock: planned(
             "GetObjectLockConfiguration",
             object_lock,
             &["ObjectLockConfigurationNotFoundError"],
@@ -219,7 +276,7 @@ pub async fn read_bucket(
                 }
             },
         ),
-        notifications: section(
+        notifications: planned(
             "GetBucketNotificationConfiguration",
             notifications,
             &[],
@@ -242,13 +299,13 @@ pub async fn read_bucket(
                 eventbridge_enabled: o.event_bridge_configuration().is_some(),
             },
         ),
-        tags: section("GetBucketTagging", tags, &["NoSuchTagSet"], |o| {
+        tags: planned("GetBucketTagging", tags, &["NoSuchTagSet"], |o| {
             o.tag_set()
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect::<BTreeMap<_, _>>()
         }),
-        website: section(
+        website: planned(
             "GetBucketWebsite",
             website,
             &["NoSuchWebsiteConfiguration"],
@@ -259,7 +316,7 @@ pub async fn read_bucket(
                     .map(|r| r.host_name().to_string()),
             },
         ),
-        cors: section("GetBucketCors", cors, &["NoSuchCORSConfiguration"], |o| {
+        cors: planned("GetBucketCors", cors, &["NoSuchCORSConfiguration"], |o| {
             o.cors_rules()
                 .iter()
                 .map(|r| CorsRule {
@@ -269,12 +326,12 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
-        accelerate: section("GetBucketAccelerateConfiguration", accelerate, &[], |o| {
+        accelerate: planned("GetBucketAccelerateConfiguration", accelerate, &[], |o| {
             Accelerate {
                 status: o.status().map_or("Disabled", |s| s.as_str()).to_string(),
             }
         }),
-        intelligent_tiering: section(
+        intelligent_tiering: planned(
             "ListBucketIntelligentTieringConfigurations",
             intelligent_tiering,
             &[],
@@ -296,7 +353,7 @@ pub async fn read_bucket(
                     .collect()
             },
         ),
-        inventory: section("ListBucketInventoryConfigurations", inventory, &[], |o| {
+        inventory: planned("ListBucketInventoryConfigurations", inventory, &[], |o| {
             o.inventory_configuration_list()
                 .iter()
                 .map(|c| InventoryConfiguration {
@@ -312,7 +369,7 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
-        metrics: section("ListBucketMetricsConfigurations", metrics, &[], |o| {
+        metrics: planned("ListBucketMetricsConfigurations", metrics, &[], |o| {
             o.metrics_configuration_list()
                 .iter()
                 .map(|c| MetricsConfiguration {
@@ -321,7 +378,7 @@ pub async fn read_bucket(
                 })
                 .collect()
         }),
-        analytics: section("ListBucketAnalyticsConfigurations", analytics, &[], |o| {
+        analytics: planned("ListBucketAnalyticsConfigurations", analytics, &[], |o| {
             o.analytics_configuration_list()
                 .iter()
                 .map(|c| AnalyticsConfiguration {
@@ -334,7 +391,7 @@ pub async fn read_bucket(
                 .collect()
         }),
         request_payment: required(
-            section("GetBucketRequestPayment", request_payment, &[], |o| {
+            planned("GetBucketRequestPayment", request_payment, &[], |o| {
                 o.payer().map(|p| RequestPayment {
                     payer: p.as_str().to_string(),
                 })

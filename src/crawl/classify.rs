@@ -195,6 +195,23 @@ where
     }
 }
 
+/// A call the read plan may have left out: `None` is a section no enabled rule needed
+/// (`NotRequested`), anything else as [`section`].
+pub fn planned<O, E, T>(
+    operation: &str,
+    read: Option<Result<O, SdkError<E, HttpResponse>>>,
+    absent_codes: &[&str],
+    convert: impl FnOnce(O) -> T,
+) -> Section<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match read {
+        Some(result) => section(operation, result, absent_codes, convert),
+        None => Section::not_requested(),
+    }
+}
+
 /// A section whose value AWS should always return: a response without it (`None`) is an
 /// error that names what was missing, never a default such as "not public".
 pub fn required<T>(section: Section<Option<T>>, what: &str) -> Section<T> {

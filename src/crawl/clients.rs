@@ -128,11 +128,63 @@ macro_rules! regional_client {
     }};
 }
 
+/// The caps on AWS requests: in flight over the whole run, in flight per account (AWS
+/// throttles per account, so one account with many buckets must not take every slot), and
+/// an optional steady rate over the whole run.
+#[derive(Clone)]
+pub struct RequestLimits {
+    pub in_flight: Arc<Semaphore>,
+    pub per_account: usize,
+    pub pacer: Option<Arc<Pacer>>,
+}
+
+impl RequestLimits {
+    pub fn new(in_flight: usize, per_account: usize, per_second: Option<f64>) -> Self {
+        RequestLimits {
+            in_flight: Arc::new(Semaphore::new(in_flight.max(1))),
+            per_account: per_account.max(1),
+            pacer: per_second.map(|rate| Arc::new(Pacer::per_second(rate))),
+        }
+    }
+}
+
+/// Spaces requests evenly at a rate (`--max-requests-per-second`), for teams whose detection
+/// rules fire on bursts of `GetBucket*` calls: each call takes the next free slot.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    pub fn per_second(rate: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+            next: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The time the next call may start, given the time now; reserves that slot.
+    fn reserve(&self, now: tokio::time::Instant) -> tokio::time::Instant {
+        let mut next = self.next.lock().expect("the pacer lock is never poisoned");
+        let slot = next.map_or(now, |n| n.max(now));
+        *next = Some(slot + self.interval);
+        slot
+    }
+
+    pub async fn wait(&self) {
+        let slot = self.reserve(tokio::time::Instant::now());
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
 pub struct AccountClients {
     pub config: SdkConfig,
     pub recorder: Recorder,
     pub endpoint_url: Option<String>,
-    pub requests: Arc<Semaphore>,
+    limits: RequestLimits,
+    /// Requests in flight in this account.
+    account_requests: Semaphore,
     /// Interceptors added to every client besides the recorder (unit tests add SDK mocks).
     pub extra_interceptors: Vec<SharedInterceptor>,
     s3_by_region: Mutex<HashMap<String, aws_sdk_s3::Client>>,
@@ -143,13 +195,14 @@ impl AccountClients {
         config: SdkConfig,
         recorder: Recorder,
         endpoint_url: Option<String>,
-        requests: Arc<Semaphore>,
+        limits: RequestLimits,
     ) -> Self {
         AccountClients {
             config,
             recorder,
             endpoint_url,
-            requests,
+            account_requests: Semaphore::new(limits.per_account),
+            limits,
             extra_interceptors: Vec::new(),
             s3_by_region: Mutex::new(HashMap::new()),
         }
@@ -161,14 +214,36 @@ impl AccountClients {
             .map_or_else(|| "us-east-1".to_string(), |r| r.to_string())
     }
 
-    /// Runs one AWS call under the global cap on requests in flight.
+    /// Runs one AWS call under the caps: the account's requests in flight, the rate, then
+    /// the run's requests in flight (taken last, so a call waiting for its slot holds none).
     pub async fn call<F: std::future::Future>(&self, call: F) -> F::Output {
+        let _account = self
+            .account_requests
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        if let Some(pacer) = &self.limits.pacer {
+            pacer.wait().await;
+        }
         let _permit = self
-            .requests
+            .limits
+            .in_flight
             .acquire()
             .await
             .expect("the semaphore is never closed");
         call.await
+    }
+
+    /// Runs the call when the read plan asks for it; `None` when it does not.
+    pub async fn call_if<F: std::future::Future>(
+        &self,
+        planned: bool,
+        call: F,
+    ) -> Option<F::Output> {
+        if !planned {
+            return None;
+        }
+        Some(self.call(call).await)
     }
 
     pub async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
@@ -291,5 +366,26 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedS3ControlEndp
             .url(self.0.clone())
             .build();
         aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(endpoint))
+    }
+}
+
+#[cfg(test)]
+mod pacer_tests {
+    use super::Pacer;
+    use std::time::Duration;
+
+    #[test]
+    fn calls_take_evenly_spaced_slots_and_an_idle_pacer_starts_now() {
+        let pacer = Pacer::per_second(4.0);
+        let start = tokio::time::Instant::now();
+        let slots: Vec<Duration> = (0..5).map(|_| pacer.reserve(start) - start).collect();
+        assert_eq!(
+            slots,
+            [0, 250, 500, 750, 1000].map(Duration::from_millis).to_vec()
+        );
+        // After a pause longer than the backlog, the next call goes at once.
+        let later = start + Duration::from_secs(10);
+        assert_eq!(pacer.reserve(later), later);
+        assert_eq!(pacer.reserve(later) - later, Duration::from_millis(250));
     }
 }

@@ -10,19 +10,19 @@ mod progress;
 pub mod recorder;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use classify::explain;
 use futures::StreamExt;
-use tokio::sync::Semaphore;
 
-use clients::{AccountClients, Connection};
+use clients::{AccountClients, Connection, RequestLimits};
 use progress::Progress;
 use recorder::Recorder;
 
-use crate::snapshot::{Account, AccountAccess, Organization, ReadFailure, Section, Snapshot};
+use crate::snapshot::{
+    Account, AccountAccess, Organization, ReadFailure, ReadPlan, Section, Shard, Snapshot,
+};
 
 /// What to crawl and how hard.
 #[derive(Debug, Clone)]
@@ -35,11 +35,19 @@ pub struct CrawlOptions {
     pub exclude_accounts: Vec<String>,
     /// Only accounts under this organizational unit, recursively.
     pub ou: Option<String>,
+    /// Only the accounts of this shard (by a hash of the account id).
+    pub shard: Option<Shard>,
+    /// The sections to read: those the enabled rules need, or every one.
+    pub read_plan: ReadPlan,
     pub role_name: String,
     pub external_id: Option<String>,
     pub max_accounts: usize,
     pub max_buckets_per_account: usize,
     pub max_requests: usize,
+    /// Requests in flight in one account.
+    pub max_requests_per_account: usize,
+    /// A steady cap on the run's request rate.
+    pub max_requests_per_second: Option<f64>,
     pub quiet: bool,
 }
 
@@ -89,11 +97,19 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
         }];
         (None, targets)
     };
-    let targets = filter_targets(targets, options)?;
+    let mut targets = filter_targets(targets, options)?;
+    // After the filters: a shard is a share of the accounts the whole run would audit.
+    if let Some(shard) = &options.shard {
+        targets.retain(|t| shard.contains(&t.id));
+    }
 
     let progress = Progress::new(options.quiet);
     progress.set_accounts(targets.len() as u64);
-    let requests = Arc::new(Semaphore::new(options.max_requests.max(1)));
+    let requests = RequestLimits::new(
+        options.max_requests,
+        options.max_requests_per_account,
+        options.max_requests_per_second,
+    );
     let mut accounts: Vec<Account> = futures::stream::iter(targets)
         .map(|target| {
             let (base, recorder, requests, progress) = (&base, &recorder, &requests, &progress);
@@ -128,6 +144,7 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
     Ok(Snapshot {
         duration_ms: started.elapsed().as_millis() as u64,
         api_calls: recorder.operations(),
+        shard: options.shard,
         ..Snapshot::new(&started_at, &partition, organization, accounts)
     })
 }
@@ -137,7 +154,7 @@ async fn crawl_account(
     target: Target,
     base: &aws_config::SdkConfig,
     recorder: &Recorder,
-    requests: Arc<Semaphore>,
+    requests: RequestLimits,
     caller_account: &str,
     partition: &str,
     options: &CrawlOptions,
@@ -167,6 +184,7 @@ async fn crawl_account(
         &target.id,
         options.max_buckets_per_account,
         progress,
+        &options.read_plan,
     )
     .await;
     Account {

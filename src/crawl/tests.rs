@@ -1,7 +1,6 @@
 //! Unit tests of the crawler with SDK mocks, for what the emulator cannot do: throttling
 //! that is retried, pagination, and AccessDenied without an error code.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -11,11 +10,10 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use tokio::sync::Semaphore;
 
 use super::account;
 use super::classify::section;
-use super::clients::AccountClients;
+use super::clients::{AccountClients, RequestLimits};
 use super::recorder::Recorder;
 use crate::snapshot::Section;
 
@@ -51,7 +49,7 @@ fn clients(rules: &[&Rule]) -> AccountClients {
         config(),
         Recorder::default(),
         None,
-        Arc::new(Semaphore::new(4)),
+        RequestLimits::new(4, 4, None),
     );
     clients.extra_interceptors.push(interceptor(rules));
     clients

@@ -36,6 +36,13 @@ pub fn render(results: &Results) -> String {
         "  pass {}  fail {}  unknown {}  not applicable {}  waived {}",
         s.pass, s.fail, s.unknown, s.not_applicable, s.waived
     );
+    if let Some(shard) = &results.snapshot.shard {
+        let _ = writeln!(
+            out,
+            "  shard {shard}: a share of the organization's accounts; joins to buckets of \
+             other shards are unknown until `s3audit merge` puts the shards together"
+        );
+    }
     if let Some(baseline) = &results.baseline {
         let _ = writeln!(
             out,

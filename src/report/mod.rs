@@ -38,6 +38,13 @@ pub struct Results {
     pub unknown: Vec<UnknownResult>,
     /// Every AWS operation the crawler called, with counts.
     pub api_calls: BTreeMap<String, u64>,
+    /// With `--outcomes all`: every (rule, resource) pair that passed, and why (evidence for
+    /// auditors); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<Vec<DecidedResult>>,
+    /// With `--outcomes all`: every (rule, resource) pair the rule does not apply to, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<Vec<DecidedResult>>,
     /// With `--baseline`: the previous result compared against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<baseline::BaselineInfo>,
@@ -59,6 +66,11 @@ pub struct SnapshotInfo {
     pub organization_id: Option<String>,
     /// The s3audit version that wrote the snapshot.
     pub crawler_version: String,
+    /// The shard (`--shard K/N`) when the snapshot holds only a share of the accounts: a
+    /// shard's results miss the joins to other shards' buckets; merge the shards for the
+    /// organization's results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::snapshot::Shard>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq, Default)]
@@ -177,6 +189,42 @@ pub struct UnknownResult {
     pub rule_id: String,
     pub resource: ResourceRef,
     pub reasons: Vec<crate::rules::UnknownReason>,
+}
+
+/// A (rule, resource) pair that passed or to which the rule does not apply.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DecidedResult {
+    pub rule_id: String,
+    pub resource: ResourceRef,
+    /// Why: the condition that held and the state of every section it read, or the
+    /// `applies_if` that was false.
+    pub why: String,
+}
+
+/// A rule's expression on one line, for a sentence.
+fn one_line(source: &str) -> String {
+    source.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The state of a section (`bucket.policy`, `account.trails`) of the resource an evaluation
+/// is about; `None` for sections of access points and directory buckets, which are read
+/// with the account's list of them.
+fn section_state(
+    snapshot: &Snapshot,
+    evaluation: &Evaluation,
+    section: &str,
+) -> Option<crate::snapshot::SectionState> {
+    use crate::rules::engine::Target;
+    let account = snapshot.accounts.get(evaluation.account)?;
+    let (root, name) = section.split_once('.')?;
+    let sections = match (root, evaluation.target) {
+        ("account", _) => account.sections(),
+        ("bucket", Target::Bucket(index)) => account.buckets.value()?.get(index)?.sections(),
+        _ => return None,
+    };
+    let (_, value) = sections.into_iter().find(|(n, _)| *n == name)?;
+    Some(value.state())
 }
 
 /// The stable identity of a finding.
@@ -356,6 +404,7 @@ impl Results {
                 partition: snapshot.partition.clone(),
                 organization_id: snapshot.organization.as_ref().map(|o| o.id.clone()),
                 crawler_version: snapshot.tool.version.clone(),
+                shard: snapshot.shard,
             },
             summary,
             accounts,
@@ -364,10 +413,67 @@ impl Results {
             findings,
             unknown,
             api_calls: snapshot.api_calls.clone(),
+            passed: None,
+            not_applicable: None,
             baseline: None,
             fixed: Vec::new(),
             history: Vec::new(),
         }
+    }
+
+    /// Adds every passing and not applicable (rule, resource) pair with why (`--outcomes
+    /// all`): what an auditor asks for as "every bucket that passes S3.5".
+    pub fn record_decided(
+        &mut self,
+        snapshot: &Snapshot,
+        rules: &RuleSet,
+        evaluations: &[Evaluation],
+    ) {
+        let mut passed = Vec::new();
+        let mut not_applicable = Vec::new();
+        for evaluation in evaluations {
+            let rule = &rules.rules[evaluation.rule];
+            let decided = |why: String| DecidedResult {
+                rule_id: rule.id.clone(),
+                resource: ResourceRef::of(snapshot, evaluation.account, evaluation.target),
+                why,
+            };
+            match &evaluation.outcome {
+                Outcome::Pass => {
+                    let read: Vec<String> = rule
+                        .requires
+                        .iter()
+                        .map(|section| {
+                            let state = section_state(snapshot, evaluation, section)
+                                .map_or("read", |s| s.as_str());
+                            format!("{section} {state}")
+                        })
+                        .collect();
+                    let mut why = format!("`{}` holds", one_line(&rule.condition.source));
+                    if !read.is_empty() {
+                        why.push_str(&format!(" on {}", read.join(", ")));
+                    }
+                    passed.push(decided(why));
+                }
+                Outcome::NotApplicable => {
+                    let condition = rule.applies_if.as_ref().map_or("", |e| e.source.as_str());
+                    not_applicable.push(decided(format!(
+                        "does not apply: `{}` is false",
+                        one_line(condition)
+                    )));
+                }
+                Outcome::Fail(_) | Outcome::Unknown(_) => {}
+            }
+        }
+        let order = |a: &DecidedResult, b: &DecidedResult| {
+            a.rule_id
+                .cmp(&b.rule_id)
+                .then_with(|| a.resource.cmp(&b.resource))
+        };
+        passed.sort_by(order);
+        not_applicable.sort_by(order);
+        self.passed = Some(passed);
+        self.not_applicable = Some(not_applicable);
     }
 
     /// The most severe failing finding not covered by a valid waiver, if any.

@@ -6,11 +6,15 @@
 //! A section that could not be read is never turned into `absent`.
 
 mod load;
+mod merge;
 mod model;
+mod plan;
 mod sections;
 
 pub use load::{LoadError, from_json_str, load_file};
+pub use merge::{MergeError, Shard, merge};
 pub use model::*;
+pub use plan::{NOT_REQUESTED, ReadPlan};
 pub use sections::{AnySection, SectionDeclaration, SectionOwner};
 
 /// The snapshot format version this build writes and reads.

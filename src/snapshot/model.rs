@@ -101,6 +101,17 @@ pub enum SectionState {
     Error,
 }
 
+impl SectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionState::Present => "present",
+            SectionState::Absent => "absent",
+            SectionState::Denied => "denied",
+            SectionState::Error => "error",
+        }
+    }
+}
+
 /// The whole document.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +131,10 @@ pub struct Snapshot {
     /// Every AWS operation the crawler called, with the number of calls.
     #[serde(default)]
     pub api_calls: BTreeMap<String, u64>,
+    /// The share of the organization's accounts this snapshot holds (`--shard K/N`); null
+    /// for a whole run and for a merge of every shard.
+    #[serde(default)]
+    pub shard: Option<super::Shard>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -157,6 +172,7 @@ impl Snapshot {
             organization,
             accounts,
             api_calls: BTreeMap::new(),
+            shard: None,
         }
     }
 }

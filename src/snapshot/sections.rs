@@ -32,6 +32,7 @@ pub struct SectionDeclaration {
 
 /// What every section offers whatever its value type.
 pub trait AnySection: Sync {
+    fn state(&self) -> SectionState;
     fn failure(&self) -> Option<(SectionState, &ReadFailure)>;
     /// The value as CEL sees it: the value when present, `null` otherwise.
     fn to_cel(&self) -> cel::Value;
@@ -40,6 +41,10 @@ pub trait AnySection: Sync {
 }
 
 impl<T: Serialize + Sync> AnySection for Section<T> {
+    fn state(&self) -> SectionState {
+        Section::state(self)
+    }
+
     fn failure(&self) -> Option<(SectionState, &ReadFailure)> {
         Section::failure(self)
     }
@@ -97,6 +102,16 @@ macro_rules! declare_bucket {
                 vec![ $( (stringify!($name), &self.$name), )* ]
             }
 
+            /// Marks section `name` as not requested by the crawl; false when the bucket
+            /// has no such section.
+            pub fn set_not_requested(&mut self, name: &str) -> bool {
+                match name {
+                    $( stringify!($name) => self.$name = Section::not_requested(), )*
+                    _ => return false,
+                }
+                true
+            }
+
             /// A bucket whose every section is in the same unread state: `absent`, or
             /// `denied` / `error` with one reason (a bucket whose region could not be found).
             /// A `present` template has no value to give and is taken as `absent`.
@@ -149,6 +164,16 @@ macro_rules! declare_account {
             /// Every section rules can read, by name, in snapshot order.
             pub fn sections(&self) -> Vec<(&'static str, &dyn $crate::snapshot::AnySection)> {
                 vec![ $( (stringify!($name), &self.$name), )* ]
+            }
+
+            /// Marks section `name` as not requested by the crawl; false when the account
+            /// has no such section (the bucket list is always read).
+            pub fn set_not_requested(&mut self, name: &str) -> bool {
+                match name {
+                    $( stringify!($name) => self.$name = Section::not_requested(), )*
+                    _ => return false,
+                }
+                true
             }
 
             /// An account whose every section, the bucket list included, is in the same
