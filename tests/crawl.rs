@@ -955,3 +955,45 @@ fn a_crawl_reads_only_what_the_enabled_rules_need_and_decides_them_alike() {
         );
     }
 }
+
+#[test]
+fn a_request_rate_cap_spaces_the_calls_evenly() {
+    let emulator = Emulator::start();
+    emulator.scenario(&[]);
+    let out = tempfile::tempdir().unwrap();
+    let rate = 40.0;
+    let (results, snapshot) = emulator.audit_into(
+        out.path(),
+        None,
+        &[
+            "--only-rules",
+            "bucket-public-read",
+            "--max-requests-per-second",
+            "40",
+        ],
+    );
+    // Every call to the audited accounts is paced; the organization listing and AssumeRole
+    // come before the crawl and are not.
+    let paced: u64 = results["api_calls"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| !op.starts_with("organizations:") && !op.starts_with("sts:"))
+        .map(|(_, calls)| calls.as_u64().unwrap())
+        .sum();
+    assert!(paced > 40, "{paced} calls");
+    let took = snapshot["duration_ms"].as_u64().unwrap() as f64 / 1000.0;
+    let least = (paced - 1) as f64 / rate;
+    assert!(
+        took >= least,
+        "{paced} calls at {rate}/s took {took} s, less than {least} s"
+    );
+    // A rate that is not a positive number is refused before anything is read.
+    let output = emulator.s3audit(None, &["--org", "--max-requests-per-second", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("not a positive number"),
+        "{}",
+        text(&output)
+    );
+}
