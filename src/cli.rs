@@ -104,6 +104,10 @@ pub struct ScanArgs {
     /// Attempts per AWS call, with the SDK's adaptive retry between them.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: u32,
+    /// How throttled calls are retried: `standard` backs off each throttled call on its own;
+    /// `adaptive` also slows every other call of the account's clients after throttling.
+    #[arg(long, value_enum, default_value_t = crawl::clients::RetryMode::Adaptive)]
+    pub retry_mode: crawl::clients::RetryMode,
     /// Read every section of every bucket and account even when `rules.only`, `rules.disable`,
     /// `--only-rules` or `--disable-rules` select rules (a selection otherwise reads only
     /// the sections its rules need), for a complete snapshot.
@@ -160,6 +164,27 @@ pub enum Command {
         snapshot: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Write a remediation plan for the open findings of a results file (`s3audit.json`): an
+    /// AWS CLI script or Terraform, one change per finding whose rule has a fix. Generated
+    /// only: s3audit never applies a change.
+    Plan {
+        /// The JSON results (`--format json`).
+        results: PathBuf,
+        #[arg(long, value_enum, default_value_t = report::plan::PlanFormat::Sh)]
+        format: report::plan::PlanFormat,
+        /// Only findings of these rules (comma-separated ids).
+        #[arg(long = "rule", value_delimiter = ',', value_name = "ID,...")]
+        rules: Vec<String>,
+        /// Only findings in these accounts (comma-separated ids).
+        #[arg(long = "account", value_delimiter = ',', value_name = "ID,...")]
+        accounts: Vec<String>,
+        /// Also load rules from this directory, as the run that wrote the results did.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dir: Option<PathBuf>,
+        /// Write the plan to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print the least-privilege IAM policy for the calls s3audit makes.
     IamPolicy,
@@ -363,6 +388,20 @@ pub fn run(cli: Cli) -> Result<u8> {
                 .context("cannot write the man page")?;
             Ok(exit::CLEAN)
         }
+        Command::Plan {
+            results,
+            format,
+            rules,
+            accounts,
+            rules_dir,
+            out,
+        } => write_plan(
+            &results,
+            format,
+            &report::plan::PlanFilter { rules, accounts },
+            rules_dir.as_deref(),
+            out.as_deref(),
+        ),
         Command::IamPolicy => {
             println!(
                 "{}",
@@ -395,6 +434,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             endpoint_url: args.endpoint_url.clone(),
             call_timeout: std::time::Duration::from_secs(args.call_timeout),
             max_attempts: args.max_attempts,
+            retry_mode: args.retry_mode,
         },
         org: args.org,
         accounts: args.accounts.clone(),
@@ -428,6 +468,32 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         save_snapshot(path, &snapshot, args.report.quiet)?;
     }
     report_on(&snapshot, &rules, &config, baseline.as_ref(), &args.report)
+}
+
+fn write_plan(
+    results: &Path,
+    format: report::plan::PlanFormat,
+    filter: &report::plan::PlanFilter,
+    rules_dir: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<u8> {
+    let results = Results::load(results)?;
+    let rules = RuleSet::load(rules_dir)?;
+    if let Some(id) = filter.rules.iter().find(|id| rules.get(id).is_none()) {
+        anyhow::bail!("--rule {id}: there is no such rule (`s3audit rules list` lists them)");
+    }
+    let plan = report::plan::plan(&results, &rules, format, filter);
+    match out {
+        Some(path) => std::fs::write(path, &plan.text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{}", plan.text),
+    }
+    eprintln!(
+        "plan: {} finding(s) covered; {} left to fix by hand (listed at the end of the plan)",
+        plan.covered.len(),
+        plan.manual.len()
+    );
+    Ok(exit::CLEAN)
 }
 
 fn positive_rate(text: &str) -> Result<f64, String> {

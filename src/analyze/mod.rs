@@ -39,6 +39,8 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("cloudtrail", &[]),
     // From the name alone, as `ListBuckets` gave it.
     ("dns_compatible_name", &[]),
+    // From every bucket's logging configuration, not from this bucket's sections.
+    ("access_log_target", &[]),
     ("access_analyzer", &["account.access_analyzers"]),
     (
         "public_assessment",
@@ -81,6 +83,8 @@ pub const FACT_JOINS: &[(&str, &[&str])] = &[
     ),
     // The trails of every account (any of them may write to the bucket).
     ("cloudtrail", &["account.trails"]),
+    // The logging configuration of every bucket (any of them may log to this one).
+    ("access_log_target", &["bucket.logging"]),
 ];
 
 /// Everything derived about one bucket.
@@ -105,6 +109,9 @@ pub struct BucketFacts {
     pub logging_target: LoggingTargetFacts,
     pub replication: ReplicationFacts,
     pub cloudtrail: CloudTrailFacts,
+    /// A bucket of the snapshot (this one included) delivers its server access logs here.
+    /// Server access log delivery does not support SSE-KMS default encryption on the target.
+    pub access_log_target: bool,
     pub access_analyzer: AccessAnalyzerFacts,
     pub public_assessment: PublicAssessment,
     pub access_analyzer_assessment: AccessAnalyzerAssessment,
@@ -351,6 +358,20 @@ pub fn analyze_bucket(
     let logging_target = logging_target_facts(account, bucket, scope, &mut unreadable);
     let replication = replication_facts(bucket, scope, &mut unreadable);
     let is_log_bucket = scope.trail_log_buckets.contains_key(&bucket.name);
+    let access_log_target = scope.access_log_targets.contains_key(&bucket.name);
+    // Any bucket may log here: while one bucket's logging is unread, "no" is not known.
+    if !access_log_target && let Some((source, failure)) = &scope.unread_logging {
+        unreadable.push((
+            "facts.access_log_target",
+            ReadFailure {
+                message: format!(
+                    "bucket.logging of bucket {source} could not be read: {}",
+                    failure.message
+                ),
+                ..failure.clone()
+            },
+        ));
+    }
     let access_analyzer = access_analyzer_facts(account, bucket, scope, &mut unreadable);
     // The comparison is made from the same findings: unreadable when they are.
     if let Some((_, failure)) = unreadable
@@ -411,6 +432,7 @@ pub fn analyze_bucket(
                     .cloned()
                     .unwrap_or_default(),
             },
+            access_log_target,
             access_analyzer_assessment,
             access_analyzer,
             public_assessment,

@@ -36,6 +36,10 @@ pub struct Scope {
     pub organization_accounts: BTreeSet<String>,
     /// Every bucket of the snapshot, by name (bucket names are global).
     pub buckets: HashMap<String, KnownBucket>,
+    /// Buckets other buckets deliver their server access logs to: target name → sources.
+    pub access_log_targets: BTreeMap<String, Vec<String>>,
+    /// A bucket whose logging configuration could not be read: it may log anywhere.
+    pub unread_logging: Option<(String, ReadFailure)>,
     /// Buckets that trails deliver their logs to: bucket name → trail ARNs.
     pub trail_log_buckets: BTreeMap<String, Vec<String>>,
     /// Organization trails, which log for every account of the organization.
@@ -238,6 +242,20 @@ impl Scope {
     }
 
     pub fn index_bucket(&mut self, account: &str, bucket: &Bucket) {
+        match &bucket.logging {
+            Section::Present { value } => self
+                .access_log_targets
+                .entry(value.target_bucket.clone())
+                .or_default()
+                .push(bucket.name.clone()),
+            other => {
+                if let Some((_, failure)) = other.failure()
+                    && self.unread_logging.is_none()
+                {
+                    self.unread_logging = Some((bucket.name.clone(), failure.clone()));
+                }
+            }
+        }
         let unread = |section: &str, failure: &ReadFailure| Unread {
             resource: format!("bucket {}", bucket.name),
             section: section.to_string(),

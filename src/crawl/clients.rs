@@ -25,13 +25,30 @@ pub struct Connection {
     pub endpoint_url: Option<String>,
     pub call_timeout: Duration,
     pub max_attempts: u32,
+    pub retry_mode: RetryMode,
+}
+
+/// How throttled and failed calls are retried (both with exponential backoff and jitter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RetryMode {
+    /// The SDK's standard retries: each throttled call backs off on its own.
+    Standard,
+    /// The SDK's adaptive retries: after throttling, a client-side rate limiter also slows
+    /// down every other call of the client.
+    Adaptive,
 }
 
 /// The base configuration: the standard chain (environment, profile, SSO, web identity,
 /// instance role), adaptive retries and a timeout per call.
 pub async fn base_config(connection: &Connection) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(connection.max_attempts))
+        .retry_config(
+            match connection.retry_mode {
+                RetryMode::Standard => RetryConfig::standard(),
+                RetryMode::Adaptive => RetryConfig::adaptive(),
+            }
+            .with_max_attempts(connection.max_attempts),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_timeout(connection.call_timeout)

@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod console;
 pub mod history;
 pub mod html;
+pub mod plan;
 pub mod sarif;
 
 use std::collections::BTreeMap;

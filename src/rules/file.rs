@@ -55,6 +55,38 @@ pub struct RuleFile {
     pub references: Vec<String>,
     /// Inputs with their expected outcome, run by `s3audit rules test`.
     pub examples: Vec<Example>,
+    /// The change that fixes a failing resource, for `s3audit plan`. Left out when fixing
+    /// takes a choice no placeholder can carry (what to replicate where, whether a website
+    /// should stay public); the plan then lists the finding as manual.
+    #[serde(default)]
+    pub fix: Option<Fix>,
+}
+
+/// A fix, as data: an AWS CLI call (with its Terraform equivalent) or a bucket policy
+/// statement merged into the bucket's policy. Placeholders: `{bucket}`, `{account}`,
+/// `{region}`, `{partition}`, `{provider}`, `{tf_name}`, and upper-case decisions.
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fix {
+    /// The arguments after `aws --profile P --region R`, e.g.
+    /// `s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled`.
+    #[serde(default)]
+    pub cli: Option<String>,
+    /// The same change as Terraform resources (with `provider = {provider}`).
+    #[serde(default)]
+    pub terraform: Option<String>,
+    /// A policy statement (JSON, with a `Sid`) added to the bucket's policy, replacing the
+    /// statement of the same Sid and keeping every other one.
+    #[serde(default)]
+    pub policy_statement: Option<String>,
+    /// What each upper-case placeholder asks the person applying the plan to choose.
+    #[serde(default)]
+    pub decisions: std::collections::BTreeMap<String, String>,
+    /// Rules whose fix also fixes this one: on a bucket where one of them is planned too,
+    /// this fix is left out (SSE-KMS is default encryption; applying SSE-S3 after it would
+    /// undo it).
+    #[serde(default)]
+    pub superseded_by: Vec<String>,
 }
 
 #[derive(Deserialize, Serialize, JsonSchema, Clone, Debug)]
@@ -127,4 +159,55 @@ pub struct Requirement {
     /// Why the requirement is manual, when `rules` is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual_reason: Option<String>,
+}
+
+/// Names of placeholders the plan fills in itself.
+pub const KNOWN_PLACEHOLDERS: &[&str] = &[
+    "bucket",
+    "account",
+    "region",
+    "partition",
+    "provider",
+    "tf_name",
+];
+
+/// The placeholders of a template, in order of appearance: `{name}`.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            found.push(name);
+            rest = &after[end + 1..];
+        } else {
+            rest = after;
+        }
+    }
+    found
+}
+
+/// A decision placeholder: upper case (`LOG_BUCKET`).
+pub fn is_decision(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod fix_tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_names_in_braces_and_json_is_left_alone() {
+        assert_eq!(
+            placeholders(
+                r#"--bucket {bucket} '{"a": 1}' "Rules=[{X={SSE=aws:kms,Key={KMS_KEY}}}]""#
+            ),
+            ["bucket", "KMS_KEY"]
+        );
+        assert!(is_decision("LOG_BUCKET"));
+        assert!(!is_decision("bucket"));
+    }
 }

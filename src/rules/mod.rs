@@ -84,6 +84,8 @@ pub struct Rule {
     pub examples: Vec<file::Example>,
     /// Where the rule came from: `embedded:rules/<id>.yaml` or a path.
     pub source: String,
+    /// The generated fix (`s3audit plan`), when the rule has one.
+    pub fix: Option<file::Fix>,
 }
 
 /// Rules (sorted by id) and frameworks, checked and compiled.
@@ -401,7 +403,11 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
         }
         None => None,
     };
+    if let Some(fix) = &raw.fix {
+        check_fix(fix).map_err(|message| field_error("fix", message))?;
+    }
     Ok(Rule {
+        fix: raw.fix,
         id: raw.id,
         title: raw.title,
         severity: raw.severity,
@@ -418,6 +424,65 @@ fn load_rule(source: &RuleSource, shapes: &Shapes) -> Result<Rule, RuleFileError
         examples: raw.examples,
         source: source.path.clone(),
     })
+}
+
+/// A fix is one of a CLI call (with its Terraform) or a policy statement; every placeholder
+/// is one the plan fills in or a described decision; a statement is JSON with a `Sid`.
+fn check_fix(fix: &file::Fix) -> Result<(), String> {
+    use file::{KNOWN_PLACEHOLDERS, is_decision, placeholders};
+    match (&fix.cli, &fix.terraform, &fix.policy_statement) {
+        (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+        _ => {
+            return Err(
+                "give either `cli` with `terraform`, or `policy_statement` alone".to_string(),
+            );
+        }
+    }
+    if fix
+        .cli
+        .as_ref()
+        .is_some_and(|cli| cli.trim().contains('\n'))
+    {
+        return Err("`cli` is one command on one line (write it with `>-`)".to_string());
+    }
+    let templates = [&fix.cli, &fix.terraform, &fix.policy_statement];
+    for template in templates.into_iter().flatten() {
+        for name in placeholders(template) {
+            if is_decision(name) {
+                if !fix.decisions.contains_key(name) {
+                    return Err(format!(
+                        "decision `{{{name}}}` is not described under `decisions`"
+                    ));
+                }
+            } else if !KNOWN_PLACEHOLDERS.contains(&name) {
+                return Err(format!(
+                    "unknown placeholder `{{{name}}}`; known: {}, or an upper-case decision",
+                    KNOWN_PLACEHOLDERS.join(", ")
+                ));
+            }
+        }
+    }
+    if let Some(statement) = &fix.policy_statement {
+        if statement.contains('\'') || placeholders(statement).iter().any(|n| is_decision(n)) {
+            return Err("`policy_statement` may hold no quote and no decision".to_string());
+        }
+        let filled = placeholders(statement)
+            .into_iter()
+            .fold(statement.clone(), |text, name| {
+                text.replace(&format!("{{{name}}}"), "x")
+            });
+        let value: serde_json::Value = serde_json::from_str(&filled)
+            .map_err(|e| format!("`policy_statement` is not JSON: {e}"))?;
+        if !value["Sid"].is_string() {
+            return Err("`policy_statement` needs a `Sid`, to replace it on a second run".into());
+        }
+    }
+    for description in fix.decisions.values() {
+        if description.contains(['{', '}', '"', '\'', '`', '$']) {
+            return Err("a decision's description may hold no braces, quotes or `$`".into());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -628,5 +693,21 @@ mod tests {
             assert_eq!(outcomes(&planned), outcomes(&full), "{id}: {plan:?}");
         }
         assert_eq!(narrowed, all.rules.len(), "every plan leaves something out");
+    }
+
+    #[test]
+    fn fixes_are_superseded_only_by_rules_with_fixes() {
+        let rules = RuleSet::load(None).expect("embedded rules load");
+        let with_fix = rules.rules.iter().filter(|r| r.fix.is_some()).count();
+        assert!(with_fix >= 10, "{with_fix} rules have a generated fix");
+        for rule in &rules.rules {
+            for other in rule.fix.iter().flat_map(|f| &f.superseded_by) {
+                assert!(
+                    rules.get(other).is_some_and(|o| o.fix.is_some()),
+                    "{}: superseded_by {other}, which has no fix",
+                    rule.id
+                );
+            }
+        }
     }
 }

@@ -21,8 +21,8 @@ pub fn read_json(path: &Path) -> Value {
 }
 
 /// The emulator venv's python, installed by `scripts/emulator-setup` on first use (once per
-/// test process).
-fn python() -> &'static PathBuf {
+/// test process). The venv also holds the AWS CLI, for tests that apply a generated plan.
+pub fn python() -> &'static PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
         let output = Command::new(repo("scripts/emulator-setup"))

@@ -4,8 +4,10 @@
 //! fixed delay per request standing in for the network round trip.
 //!
 //!   replay-server record --upstream http://127.0.0.1:PORT --out FILE
-//!   replay-server serve --recording FILE --rtt-ms 30
+//!   replay-server serve --recording FILE --rtt-ms 30 [--throttle 0.1]
 //!
+//! `--throttle F` answers that share of the S3 requests `503 SlowDown`, as S3 does under
+//! load, to measure how the crawl's retries recover.
 //! Both bind 127.0.0.1 on a free port, print `READY http://127.0.0.1:PORT`, and stop when
 //! their stdin closes; `record` then writes the recording, `serve` prints its figures
 //! (requests, mean and peak requests in flight, misses) as one JSON line.
@@ -48,6 +50,14 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The service of the request's signature (`s3`, `sts`, ...).
+    fn service(&self) -> &str {
+        self.header("authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split(['/', ',']).nth(3))
+            .unwrap_or("")
     }
 
     /// What identifies the request across runs (see the module documentation).
@@ -211,6 +221,7 @@ type Recording = HashMap<String, Vec<Answer>>;
 struct Figures {
     requests: AtomicU64,
     misses: AtomicU64,
+    throttled: AtomicU64,
     in_flight: AtomicI64,
     peak: AtomicI64,
     /// Sum over requests of their time in flight, in microseconds: divided by the busy
@@ -226,6 +237,7 @@ async fn serve_connection(
     replayed: Arc<Mutex<HashMap<String, usize>>>,
     figures: Arc<Figures>,
     rtt: Duration,
+    throttle_per_mille: u64,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream);
@@ -234,9 +246,23 @@ async fn serve_connection(
         figures.first.lock().unwrap().get_or_insert(started);
         let now = figures.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         figures.peak.fetch_max(now, Ordering::SeqCst);
-        figures.requests.fetch_add(1, Ordering::SeqCst);
+        let number = figures.requests.fetch_add(1, Ordering::SeqCst);
         let key = request.key();
+        // Throttling, as S3 answers it under load: a fixed share of the S3 requests, spread
+        // evenly (a multiplicative hash of the request's number), answered 503 SlowDown.
+        let throttled = request.service() == "s3"
+            && number.wrapping_mul(2_654_435_761) % 1000 < throttle_per_mille;
         let answer = match recording.get(&key) {
+            _ if throttled => {
+                figures.throttled.fetch_add(1, Ordering::SeqCst);
+                Answer {
+                    status: 503,
+                    headers: vec![("Content-Type".into(), "application/xml".into())],
+                    body: "<Error><Code>SlowDown</Code><Message>Please reduce your request \
+                           rate.</Message></Error>"
+                        .into(),
+                }
+            }
             Some(answers) => {
                 let mut replayed = replayed.lock().await;
                 let index = replayed.entry(key).or_default();
@@ -380,6 +406,9 @@ async fn main() -> std::io::Result<()> {
         Some("serve") => {
             let path = argument(&args, "--recording").expect("--recording FILE");
             let rtt_ms: u64 = argument(&args, "--rtt-ms").map_or(0, |v| v.parse().expect("ms"));
+            let throttle: f64 =
+                argument(&args, "--throttle").map_or(0.0, |v| v.parse().expect("a fraction"));
+            let throttle_per_mille = (throttle * 1000.0).round() as u64;
             let text = std::fs::read_to_string(&path)?;
             let recording: Arc<Recording> =
                 Arc::new(serde_json::from_str(&text).expect("a recording file"));
@@ -387,6 +416,7 @@ async fn main() -> std::io::Result<()> {
             let figures = Arc::new(Figures {
                 requests: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
                 in_flight: AtomicI64::new(0),
                 peak: AtomicI64::new(0),
                 in_flight_micros: AtomicU64::new(0),
@@ -408,6 +438,7 @@ async fn main() -> std::io::Result<()> {
                                 replayed,
                                 figures,
                                 Duration::from_millis(rtt_ms),
+                                throttle_per_mille,
                             )
                             .await;
                         });
@@ -433,6 +464,7 @@ async fn main() -> std::io::Result<()> {
                 serde_json::json!({
                     "requests": figures.requests.load(Ordering::SeqCst),
                     "misses": figures.misses.load(Ordering::SeqCst),
+                    "throttled": figures.throttled.load(Ordering::SeqCst),
                     "peak_in_flight": figures.peak.load(Ordering::SeqCst),
                     "mean_in_flight": if busy > 0.0 { summed / busy } else { 0.0 },
                     "busy_seconds": busy,
@@ -441,7 +473,7 @@ async fn main() -> std::io::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: replay-server record --upstream URL --out FILE | serve --recording FILE --rtt-ms N"
+                "usage: replay-server record --upstream URL --out FILE | serve --recording FILE --rtt-ms N [--throttle F]"
             );
             std::process::exit(2);
         }
