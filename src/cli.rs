@@ -101,13 +101,17 @@ pub struct ScanArgs {
     /// Seconds before one AWS call (retries included) is abandoned and recorded as an error.
     #[arg(long, default_value_t = 60)]
     pub call_timeout: u64,
-    /// Attempts per AWS call, with the SDK's adaptive retry between them.
+    /// Attempts per AWS call, with the retries of `--retry-mode` between them.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: u32,
     /// How throttled calls are retried: `standard` backs off each throttled call on its own;
     /// `adaptive` also slows every other call of the account's clients after throttling.
-    #[arg(long, value_enum, default_value_t = crawl::clients::RetryMode::Adaptive)]
+    #[arg(long, value_enum, default_value_t = crawl::clients::RetryMode::Standard)]
     pub retry_mode: crawl::clients::RetryMode,
+    /// Milliseconds the first retry of a throttled or failed call waits at most (with
+    /// jitter); each later attempt waits up to twice as long.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub retry_backoff_ms: u64,
     /// Read every section of every bucket and account even when `rules.only`, `rules.disable`,
     /// `--only-rules` or `--disable-rules` select rules (a selection otherwise reads only
     /// the sections its rules need), for a complete snapshot.
@@ -435,6 +439,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             call_timeout: std::time::Duration::from_secs(args.call_timeout),
             max_attempts: args.max_attempts,
             retry_mode: args.retry_mode,
+            retry_backoff: std::time::Duration::from_millis(args.retry_backoff_ms),
         },
         org: args.org,
         accounts: args.accounts.clone(),

@@ -26,6 +26,8 @@ pub struct Connection {
     pub call_timeout: Duration,
     pub max_attempts: u32,
     pub retry_mode: RetryMode,
+    /// The first retry waits up to this long (with jitter), each later one twice as long.
+    pub retry_backoff: Duration,
 }
 
 /// How throttled and failed calls are retried (both with exponential backoff and jitter).
@@ -47,7 +49,8 @@ pub async fn base_config(connection: &Connection) -> SdkConfig {
                 RetryMode::Standard => RetryConfig::standard(),
                 RetryMode::Adaptive => RetryConfig::adaptive(),
             }
-            .with_max_attempts(connection.max_attempts),
+            .with_max_attempts(connection.max_attempts)
+            .with_initial_backoff(connection.retry_backoff),
         )
         .timeout_config(
             TimeoutConfig::builder()

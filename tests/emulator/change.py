@@ -6,7 +6,11 @@
   s3audit now reports that Access Analyzer sees external access it cannot explain (new:
   bucket-external-access-verdict-differs-from-access-analyzer), as it would for a stale or
   unexplained finding on AWS;
-- prod-data-lake: server access logging is switched off (new: bucket-server-access-logging-disabled);
+- prod-data-lake: server access logging is switched off (new: bucket-server-access-logging-disabled).
+  It was the only bucket logging into prod-access-logs-eu, which is then no longer a log
+  target: S3 server access logs cannot be written to a bucket encrypted with SSE-KMS, so the
+  rule asking for KMS skips log targets, and now applies to it (new:
+  bucket-default-encryption-not-kms on prod-access-logs-eu);
 - dev-ci-artifacts: versioning is suspended (new: bucket-versioning-disabled).
 
     python change.py --endpoint URL --scenario scenario.json
@@ -49,6 +53,7 @@ def main() -> None:
         {
             "new": [
                 ["bucket-server-access-logging-disabled", "prod-data-lake"],
+                ["bucket-default-encryption-not-kms", "prod-access-logs-eu"],
                 ["bucket-versioning-disabled", "dev-ci-artifacts"],
                 ["bucket-external-access-verdict-differs-from-access-analyzer", "prod-public-website"],
             ],
