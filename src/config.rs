@@ -29,6 +29,10 @@ pub struct Config {
     pub global_upload_buckets: TagSelector,
     #[serde(default)]
     pub waivers: Vec<Waiver>,
+    /// Prices and settings of the storage cost estimate, replacing those of
+    /// `cost/prices.yaml` one by one.
+    #[serde(default)]
+    pub cost: crate::prices::CostConfig,
 }
 
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Default, PartialEq)]
@@ -50,6 +54,7 @@ impl Default for Config {
             critical_buckets: TagSelector::critical_default(),
             global_upload_buckets: TagSelector::global_uploads_default(),
             waivers: Vec::new(),
+            cost: crate::prices::CostConfig::default(),
         }
     }
 }
@@ -144,6 +149,10 @@ impl Config {
         } else {
             crate::text::from_yaml(text).map_err(|e| invalid(e.line, e.column, e.message))?
         };
+        if let Err(message) = config.cost.validate() {
+            let (line, column) = cost_position(text);
+            return Err(invalid(line, column, message));
+        }
         for (index, waiver) in config.waivers.iter().enumerate() {
             if let Err(message) = waiver.validate() {
                 let (line, column) = waiver_position(text, index);
@@ -194,6 +203,19 @@ fn waiver_position(text: &str, index: usize) -> (usize, usize) {
     crate::text::from_yaml::<Waivers>(text)
         .ok()
         .and_then(|w| w.waivers.get(index).map(crate::text::span_start))
+        .unwrap_or((1, 1))
+}
+
+/// The line and column of the `cost:` value, for its errors.
+fn cost_position(text: &str) -> (usize, usize) {
+    #[derive(Deserialize)]
+    struct Cost {
+        #[serde(default)]
+        cost: Option<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    }
+    crate::text::from_yaml::<Cost>(text)
+        .ok()
+        .and_then(|c| c.cost.as_ref().map(crate::text::span_start))
         .unwrap_or((1, 1))
 }
 

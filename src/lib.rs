@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod prices;
 pub mod report;
 pub mod rules;
 pub mod snapshot;

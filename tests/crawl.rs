@@ -269,11 +269,39 @@ fn expected_failures(bucket: &Value, world: &World) -> BTreeSet<&'static str> {
         !flag("request_metrics"),
         "bucket-request-metrics-not-configured",
     );
-    // No lifecycle rule of the scenario transitions objects.
     fail_if(
-        !flag("storage_class_analysis") && !flag("intelligent_tiering"),
+        !flag("storage_class_analysis")
+            && !flag("intelligent_tiering")
+            && !flag("lifecycle_transition"),
         "bucket-storage-class-analysis-not-configured",
     );
+    // The cost rules, from the CloudWatch storage metrics the scenario gave the bucket; a
+    // bucket without any is not applicable to all three.
+    if let Some(metrics) = bucket["storage_metrics"]["bytes"].as_object() {
+        const LARGE: u64 = 100 * 1024 * 1024 * 1024;
+        let bytes = |kind: &str| metrics.get(kind).map_or(0, |v| v.as_u64().unwrap());
+        let total: u64 = metrics.values().map(|v| v.as_u64().unwrap()).sum();
+        let intelligent_tiering: u64 = metrics
+            .iter()
+            .filter(|(kind, _)| kind.starts_with("IntelligentTiering"))
+            .map(|(_, v)| v.as_u64().unwrap())
+            .sum();
+        fail_if(
+            bytes("StandardStorage") >= LARGE
+                && intelligent_tiering == 0
+                && !flag("lifecycle_transition"),
+            "bucket-large-standard-storage-without-tiering",
+        );
+        // Every lifecycle of the scenario expires noncurrent versions.
+        fail_if(
+            bytes("NoncurrentVersionStorage") * 2 > total && !flag("lifecycle"),
+            "bucket-noncurrent-versions-dominate-storage",
+        );
+        fail_if(
+            total >= LARGE && !flag("abort_multipart"),
+            "bucket-large-without-multipart-abort",
+        );
+    }
     fail_if(
         !flag("notifications"),
         "bucket-event-notifications-disabled",
@@ -1003,5 +1031,178 @@ fn a_request_rate_cap_spaces_the_calls_evenly() {
         text(&output).contains("not a positive number"),
         "{}",
         text(&output)
+    );
+}
+
+/// The storage price of one storage type of the default scenario, USD per GiB-month: the
+/// defaults of cost/prices.yaml, written out here so the test does not use the code it tests.
+fn price(storage_type: &str) -> f64 {
+    match storage_type {
+        "StandardStorage" | "NoncurrentVersionStorage" | "IntelligentTieringFAStorage" => 0.023,
+        "StandardIAStorage" | "IntelligentTieringIAStorage" => 0.0125,
+        "GlacierStorage" => 0.004,
+        "DeepArchiveStorage" => 0.00099,
+        other => panic!("the scenario uses a storage type the test has no price for: {other}"),
+    }
+}
+
+#[test]
+fn the_storage_cost_comes_from_cloudwatch_storage_metrics_now_and_after_the_recommended_changes() {
+    const GIB: f64 = 1_073_741_824.0;
+    let emulator = Emulator::start();
+    let scenario = emulator.scenario(&[]);
+    let out = tempfile::tempdir().unwrap();
+    let (results, snapshot) = emulator.audit_into(out.path(), None, &[]);
+
+    let crawled: BTreeMap<&str, &Value> = snapshot["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["buckets"]["value"].as_array())
+        .flatten()
+        .map(|b| (b["name"].as_str().unwrap(), b))
+        .collect();
+    let failing: BTreeSet<(String, String)> = results["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["resource"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let (mut current, mut after, mut measured) = (0.0, 0.0, 0);
+    for bucket in scenario["buckets"].as_array().unwrap() {
+        let name = bucket["name"].as_str().unwrap();
+        let Some(section) = crawled.get(name).map(|b| &b["storage_metrics"]) else {
+            continue; // a bucket of the account s3audit cannot enter
+        };
+        let expected = &bucket["storage_metrics"];
+        if expected.is_null() {
+            // CloudWatch has nothing for the bucket: absent, never unknown, never zero bytes.
+            assert_eq!(section["state"], "absent", "{name}: {section}");
+            assert_eq!(section["code"], "NoStorageMetrics", "{name}: {section}");
+            continue;
+        }
+        // The latest day only (the scenario also wrote an older day for one bucket).
+        assert_eq!(section["state"], "present", "{name}: {section}");
+        assert_eq!(section["value"]["day"], expected["day"], "{name}");
+        assert_eq!(section["value"]["bytes"], expected["bytes"], "{name}");
+        assert_eq!(section["value"]["objects"], expected["objects"], "{name}");
+        measured += 1;
+        let objects = expected["objects"].as_f64().unwrap();
+        let bytes = expected["bytes"].as_object().unwrap();
+        let total: f64 = bytes.values().map(|v| v.as_f64().unwrap()).sum();
+        let fails = |rule: &str| failing.contains(&(rule.to_string(), name.to_string()));
+        for (kind, value) in bytes {
+            let value = value.as_f64().unwrap();
+            let mut now = value / GIB * price(kind);
+            if kind.starts_with("IntelligentTiering") {
+                now += objects * value / total / 1000.0 * 0.0025;
+            }
+            current += now;
+            after += match kind.as_str() {
+                "NoncurrentVersionStorage"
+                    if fails("bucket-noncurrent-versions-dominate-storage") =>
+                {
+                    0.0
+                }
+                "StandardStorage" if fails("bucket-large-standard-storage-without-tiering") => {
+                    value / GIB * 0.0125
+                }
+                _ => now,
+            };
+        }
+    }
+    assert!(
+        measured >= 5,
+        "the scenario gives storage metrics to at least 5 buckets"
+    );
+    // The scenario's recommendations: one bucket to move out of Standard, one whose
+    // noncurrent versions should expire.
+    assert!(failing.contains(&(
+        "bucket-large-standard-storage-without-tiering".into(),
+        "prod-public-website".into()
+    )));
+    assert!(failing.contains(&(
+        "bucket-noncurrent-versions-dominate-storage".into(),
+        "security-evidence".into()
+    )));
+    let cost = &results["cost"];
+    let close = |a: &Value, b: f64| (a.as_f64().unwrap() - b).abs() < 0.01;
+    assert!(
+        close(&cost["monthly_usd_current"], current),
+        "{cost} vs {current}"
+    );
+    assert!(
+        close(&cost["monthly_usd_after"], after),
+        "{cost} vs {after}"
+    );
+    assert!(
+        close(&cost["monthly_usd_saving"], current - after),
+        "{cost}"
+    );
+    assert!(
+        current - after > 1.0,
+        "the scenario's changes save money: {current} -> {after}"
+    );
+    assert_eq!(cost["buckets_unknown"], 0);
+    assert_eq!(cost["currency"], "USD");
+    // The account totals add up to the organization's.
+    let by_account: f64 = cost["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["monthly_usd_current"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (by_account - current).abs() < 0.01,
+        "{by_account} vs {current}"
+    );
+    println!(
+        "scenario storage cost: USD {current:.2} a month now, USD {after:.2} after ({measured} buckets measured)"
+    );
+
+    // A price override in s3audit.yml changes the estimate offline, from the same snapshot.
+    let config = out.path().join("s3audit.yml");
+    std::fs::write(
+        &config,
+        "cost:\n  storage_per_gb_month:\n    GLACIER: 0.0036\n",
+    )
+    .unwrap();
+    let snapshot_path = out.path().join("snapshot.json");
+    let offline = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_s3audit"))
+        .args(["evaluate", snapshot_path.to_str().unwrap(), "--config"])
+        .arg(&config)
+        .args(["--format", "json,html,console", "--output-dir"])
+        .arg(offline.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let html = std::fs::read_to_string(offline.path().join("s3audit.html")).unwrap();
+    assert!(
+        html.contains("\"monthly_usd_after\""),
+        "the report carries the cost data"
+    );
+    assert!(
+        text(&output).contains("storage cost: USD"),
+        "the console prints the total: {}",
+        text(&output)
+    );
+    let repriced = read_json(&offline.path().join("s3audit.json"));
+    let glacier_bytes: f64 = scenario["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["storage_metrics"]["bytes"]["GlacierStorage"].as_f64())
+        .sum();
+    let expected = current - glacier_bytes / GIB * (0.004 - 0.0036);
+    assert!(
+        close(&repriced["cost"]["monthly_usd_current"], expected),
+        "{} vs {expected}",
+        repriced["cost"]
     );
 }

@@ -180,18 +180,15 @@ fn an_unreadable_bucket_region_makes_the_joins_on_it_unknown_whatever_the_fault(
 
 #[test]
 fn every_bucket_section_failing_in_turn_never_turns_a_failure_into_a_pass() {
-    // Each declared bucket section, by the S3 subresource its request carries: a section
-    // added to the snapshot is failed here too.
-    let sections: Vec<(&str, &str)> = s3audit::snapshot::BUCKET_SECTION_DECLARATIONS
-        .iter()
-        .map(|d| {
-            (
-                d.name,
-                d.s3_subresource
-                    .expect("bucket sections name their subresource"),
-            )
-        })
-        .collect();
+    // Each declared bucket section, by the S3 subresource its request carries, or, for a
+    // section read from another service (CloudWatch storage metrics, read per region for
+    // every bucket at once), by its operations: a section added to the snapshot is failed
+    // here too.
+    let sections: Vec<(&str, Option<&str>, &[&str])> =
+        s3audit::snapshot::BUCKET_SECTION_DECLARATIONS
+            .iter()
+            .map(|d| (d.name, d.s3_subresource, d.operations))
+            .collect();
 
     let emulator = Emulator::start();
     emulator.scenario(&[]);
@@ -201,12 +198,22 @@ fn every_bucket_section_failing_in_turn_never_turns_a_failure_into_a_pass() {
     let clean = outcomes(&clean_results);
     // The faults rotate so that each kind fails several sections.
     let faults = ["denied", "error", "timeout", "reset"];
-    for (i, (section, query)) in sections.iter().enumerate() {
+    for (i, (section, query, operations)) in sections.iter().enumerate() {
         let fault = faults[i % faults.len()];
-        proxy.set_rules(&json!([
-            {"bucket": LOG_TARGET, "query": query, "method": "GET", "fault": fault},
-            {"bucket": REPLICA, "query": query, "method": "GET", "fault": fault},
-        ]));
+        let rules: Vec<Value> = match query {
+            Some(query) => [LOG_TARGET, REPLICA]
+                .iter()
+                .map(|bucket| json!({"bucket": bucket, "query": query, "method": "GET", "fault": fault}))
+                .collect(),
+            None => operations
+                .iter()
+                .map(|op| {
+                    let name = op.split(':').nth(1).unwrap();
+                    json!({"path_contains": format!("/operation/{name}"), "fault": fault})
+                })
+                .collect(),
+        };
+        proxy.set_rules(&Value::Array(rules));
         let dir = tempfile::tempdir().unwrap();
         let (results, snapshot) = crawl(&proxy, dir.path());
         let what = format!("{section} {fault}");

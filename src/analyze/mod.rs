@@ -12,6 +12,7 @@
 pub mod account;
 pub mod policy;
 mod scope;
+pub mod storage;
 
 pub use account::{AccountFacts, AnalyzedAccount, analyze_account};
 pub use scope::{KnownBucket, Scope};
@@ -42,6 +43,7 @@ pub const FACT_DEPENDENCIES: &[(&str, &[&str])] = &[
     // From every bucket's logging configuration, not from this bucket's sections.
     ("access_log_target", &[]),
     ("access_analyzer", &["account.access_analyzers"]),
+    ("storage", &["bucket.storage_metrics"]),
     (
         "public_assessment",
         &["bucket.policy", "bucket.policy_status"],
@@ -113,6 +115,8 @@ pub struct BucketFacts {
     /// Server access log delivery does not support SSE-KMS default encryption on the target.
     pub access_log_target: bool,
     pub access_analyzer: AccessAnalyzerFacts,
+    /// What the bucket stores, from its CloudWatch storage metrics.
+    pub storage: storage::StorageFacts,
     pub public_assessment: PublicAssessment,
     pub access_analyzer_assessment: AccessAnalyzerAssessment,
 }
@@ -435,6 +439,7 @@ pub fn analyze_bucket(
             access_log_target,
             access_analyzer_assessment,
             access_analyzer,
+            storage: storage::storage_facts(bucket.storage_metrics.value()),
             public_assessment,
         },
         unreadable,

@@ -7,6 +7,7 @@ use super::bucket::{read_bucket, read_directory_bucket, region_from_location};
 use super::classify::{Failure, classify, required, section};
 use super::clients::AccountClients;
 use super::progress::Progress;
+use super::storage_metrics::{bucket_section, read_storage_metrics};
 use crate::snapshot::{
     AccessPoint, Account, AccountAccess, AdvancedEventSelector, AdvancedFieldSelector, Analyzer,
     AnalyzerFinding, Bucket, CloudFrontDistribution, CloudFrontOrigin, DataResource,
@@ -87,9 +88,17 @@ pub async fn read_account(
     }
     regions.sort();
     regions.dedup();
+    let mut bucket_regions: Vec<String> = buckets
+        .value()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b.region.clone())
+        .collect();
+    bucket_regions.sort();
+    bucket_regions.dedup();
     // Access points, analyzers, GuardDuty and Macie are regional: read them in every region
     // that matters.
-    let (access_points, access_analyzers, guardduty, macie, directory_buckets) = tokio::join!(
+    let (access_points, access_analyzers, guardduty, macie, directory_buckets, storage_metrics) = tokio::join!(
         if_planned(
             planned("access_points"),
             read_access_points(clients, account_id, &regions)
@@ -104,7 +113,23 @@ pub async fn read_account(
             planned("directory_buckets"),
             read_directory_buckets(clients, &regions)
         ),
+        async {
+            if plan.reads_bucket("storage_metrics") {
+                Some(read_storage_metrics(clients, &bucket_regions).await)
+            } else {
+                None
+            }
+        },
     );
+    let mut buckets = buckets;
+    if let (Some(by_region), Some(buckets)) = (storage_metrics, buckets.value_mut()) {
+        for bucket in buckets.iter_mut() {
+            // A bucket whose region is unknown already says why for every section.
+            if let Some(region) = &bucket.region {
+                bucket.storage_metrics = bucket_section(by_region.get(region), &bucket.name);
+            }
+        }
+    }
     // The caller fills in the account's identity and how it was entered.
     Account {
         id: account_id.to_string(),
@@ -296,7 +321,7 @@ async fn read_macie(clients: &AccountClients, regions: &[String]) -> Section<Vec
 /// Every page of a paginated call, each request under the cap on requests in flight. `fetch`
 /// sends the request for a page token (none for the first page); `next` reads the next token
 /// from a page, and a missing or empty one ends the listing. The first failure ends it too.
-async fn all_pages<P, E, Fut>(
+pub(super) async fn all_pages<P, E, Fut>(
     operation: &str,
     clients: &AccountClients,
     mut fetch: impl FnMut(Option<String>) -> Fut,

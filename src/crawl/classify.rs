@@ -17,6 +17,7 @@ const DENIED_CODES: &[&str] = &[
 ];
 
 /// How a failed call is recorded.
+#[derive(Debug, Clone)]
 pub enum Failure {
     /// AWS said the configuration does not exist.
     Absent(Option<String>),

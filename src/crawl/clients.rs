@@ -322,6 +322,10 @@ impl AccountClients {
         regional_client!(aws_sdk_cloudfront, self, "us-east-1")
     }
 
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        regional_client!(aws_sdk_cloudwatch, self, region)
+    }
+
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         regional_client!(aws_sdk_cloudtrail, self, region)
     }

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod clients;
 mod progress;
 pub mod recorder;
+mod storage_metrics;
 
 use std::collections::BTreeSet;
 use std::time::Instant;

@@ -53,6 +53,8 @@ pub const OPERATIONS: &[(&str, Option<&str>)] = &[
         Some("s3:GetAccountPublicAccessBlock"),
     ),
     ("s3control:ListAccessPoints", Some("s3:ListAccessPoints")),
+    ("cloudwatch:ListMetrics", Some("cloudwatch:ListMetrics")),
+    ("cloudwatch:GetMetricData", Some("cloudwatch:GetMetricData")),
     (
         "s3:ListBucketMetricsConfigurations",
         Some("s3:GetMetricsConfiguration"),

@@ -62,6 +62,22 @@ pub fn render(results: &Results) -> String {
         })
         .collect();
     let _ = writeln!(out, "  findings by severity: {}", by_severity.join(", "));
+    if let Some(cost) = &results.cost {
+        let unknown = if cost.buckets_unknown > 0 {
+            format!(" ({} buckets not measured)", cost.buckets_unknown)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  storage cost: {c} {:.2} a month now, {c} {:.2} after the recommended changes \
+             (saving {c} {:.2}){unknown}",
+            cost.monthly_usd_current,
+            cost.monthly_usd_after,
+            cost.monthly_usd_saving,
+            c = cost.currency,
+        );
+    }
 
     let failed_accounts: Vec<_> = results
         .accounts

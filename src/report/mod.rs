@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod console;
+pub mod cost;
 pub mod history;
 pub mod html;
 pub mod plan;
@@ -55,6 +56,10 @@ pub struct Results {
     /// With `--history-dir`: failures over the kept results, oldest first, this one last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<history::HistoryPoint>,
+    /// The monthly storage cost from CloudWatch storage metrics, now and after the changes
+    /// the cost rules recommend; absent when no storage metrics were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::Cost>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
@@ -396,6 +401,7 @@ impl Results {
             .collect::<Vec<_>>();
 
         let frameworks = frameworks(rules, &rule_results);
+        let cost = cost::estimate(snapshot, &findings, config.cost.prices());
         Results {
             schema_version: RESULTS_SCHEMA_VERSION,
             tool: ToolInfo::this_build(),
@@ -419,6 +425,7 @@ impl Results {
             baseline: None,
             fixed: Vec::new(),
             history: Vec::new(),
+            cost,
         }
     }
 

@@ -12,7 +12,7 @@ pub mod shape;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-pub use engine::{Evaluation, Outcome, UnknownReason, evaluate};
+pub use engine::{Evaluation, Outcome, Target, UnknownReason, evaluate};
 pub use file::{FrameworkFile, OutcomeKind, Requirement, ResourceKind, RuleDocs, Severity};
 use position::{FieldSpans, excerpt_at};
 use shape::Shapes;

@@ -562,6 +562,24 @@ super::sections::declare_bucket! {
     /// Who pays for requests and downloads (`GetBucketRequestPayment`).
     #[serde(default = "Section::<RequestPayment>::not_read")]
     request_payment: RequestPayment => ["s3:GetBucketRequestPayment"], query "requestPayment";
+    /// The daily storage metrics S3 publishes to CloudWatch (`AWS/S3`: `BucketSizeBytes` per
+    /// storage type, `NumberOfObjects`), read per region for all its buckets at once; absent
+    /// (`NoStorageMetrics`) when CloudWatch has none, as for an empty or a new bucket.
+    #[serde(default = "Section::<StorageMetrics>::not_read")]
+    storage_metrics: StorageMetrics => ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"];
+}
+
+/// One day of a bucket's CloudWatch storage metrics: the latest day reported.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageMetrics {
+    /// The day of the datapoints, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// `BucketSizeBytes` by CloudWatch `StorageType` (`StandardStorage`, `StandardIAStorage`,
+    /// `GlacierStorage`, `DeepArchiveStorage`, `IntelligentTieringFAStorage`, ...).
+    pub bytes: BTreeMap<String, u64>,
+    /// `NumberOfObjects` over all storage types; null when CloudWatch has no count that day.
+    pub objects: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]

@@ -26,7 +26,8 @@ pub struct SectionDeclaration {
     /// The AWS operations that read it, as `<service>:<Operation>` (the SDK's names, as
     /// the crawler records them).
     pub operations: &'static [&'static str],
-    /// For bucket sections: the S3 subresource of the request (`?policy`).
+    /// For bucket sections read with an S3 request on the bucket: the subresource of the
+    /// request (`?policy`).
     pub s3_subresource: Option<&'static str>,
 }
 
@@ -62,10 +63,22 @@ impl<T: Serialize + Sync> AnySection for Section<T> {
     }
 }
 
+/// `Some(subresource)` for a section read with an S3 request on the bucket, `None` for one
+/// read from another service.
+macro_rules! subresource {
+    () => {
+        None
+    };
+    ($query:literal) => {
+        Some($query)
+    };
+}
+
 /// Declares `Bucket`: its identity fields, then one line per section
-/// (`name: Type => ["s3:Operation"], query "subresource";`, attributes and docs above it).
+/// (`name: Type => ["s3:Operation"], query "subresource";`, attributes and docs above it;
+/// a section read from another service than S3 has no `query`).
 macro_rules! declare_bucket {
-    ($( $(#[$meta:meta])* $name:ident : $ty:ty => [$($op:literal),+ $(,)?], query $query:literal; )*) => {
+    ($( $(#[$meta:meta])* $name:ident : $ty:ty => [$($op:literal),+ $(,)?] $(, query $query:literal)?; )*) => {
         /// One bucket and every configuration section read for it.
         #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
         #[serde(deny_unknown_fields)]
@@ -88,7 +101,7 @@ macro_rules! declare_bucket {
                 name: stringify!($name),
                 owner: $crate::snapshot::SectionOwner::Bucket,
                 operations: &[$($op),+],
-                s3_subresource: Some($query),
+                s3_subresource: $crate::snapshot::sections::subresource!($($query)?),
             }, )*
         ];
 
@@ -197,7 +210,7 @@ macro_rules! declare_account {
     };
 }
 
-pub(crate) use {declare_account, declare_bucket};
+pub(crate) use {declare_account, declare_bucket, subresource};
 
 #[cfg(test)]
 mod tests {

@@ -41,7 +41,10 @@ Every field but "fault" is optional; all given fields must match. The first
 matching rule with budget left applies. Faults: denied = 403 AccessDenied,
 error = 500 InternalError (the SDK retries it, and each retry hits the rule
 again while "times" allows), both as S3's XML error, or for a request with
-X-Amz-Target as a JSON error (AccessDeniedException, InternalFailure);
+X-Amz-Target as a JSON error (AccessDeniedException, InternalFailure), or for
+a Smithy RPC v2 CBOR request (CloudWatch; match it with "path_contains":
+"/operation/GetMetricData") as a CBOR error with x-amzn-query-error
+AccessDenied;Sender or InternalFailure;Receiver;
 timeout = no answer for 30 s or until the client hangs up; reset = the socket
 is closed with a TCP RST and no answer.
 """
@@ -182,6 +185,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def inject_error(self, fault: str) -> None:
         status, code, message = ERRORS[fault]
+        if self.headers.get("smithy-protocol") == "rpc-v2-cbor":
+            # Smithy RPC v2 CBOR (CloudWatch): a CBOR error map, and the query-compatible
+            # code in x-amzn-query-error, which the Rust SDK reads as the error code.
+            import cbor2
+
+            shape = {"AccessDenied": "AccessDeniedException", "InternalError": "InternalFailure"}[code]
+            query = {"AccessDenied": "AccessDenied;Sender", "InternalError": "InternalFailure;Receiver"}[code]
+            body_bytes = cbor2.dumps({"__type": shape, "message": message})
+            headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                       ("x-amzn-query-error", query), ("x-amzn-RequestId", "fault")]
+            return self.answer(status, headers, body_bytes)
         if "X-Amz-Target" in self.headers:
             # JSON-protocol services (Organizations, ...) cannot parse an XML
             # error: answer in their format, with their usual error names.

@@ -24,6 +24,7 @@ them. Its format is described in tests/emulator/README.md.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import threading
@@ -126,6 +127,29 @@ def directory_bucket(endpoint: str, account: dict[str, Any], name: str, region: 
     account.setdefault("directory_buckets", []).append({"name": name, "region": region, "lifecycle": lifecycle})
 
 
+GIB = 1024 ** 3
+
+
+def storage_metrics(endpoint: str, account: str, region: str, bucket: str, metrics: dict[str, Any],
+                    day: str | None = None) -> dict[str, Any]:
+    """S3 publishes its daily storage metrics to CloudWatch by itself; the launcher's route
+    writes them (one datapoint at 00:00 UTC of `day`, yesterday by default). `metrics` is
+    {"bytes": {StorageType: bytes}, "objects": N}. Returns them with the day."""
+    body = {"account": account, "region": region, "bucket": bucket, **metrics}
+    if day is not None:
+        body["day"] = day
+    req = urllib.request.Request(endpoint + "/_s3audit/storage-metrics", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        written = json.loads(resp.read())
+    return {"day": written["day"], "bytes": dict(metrics["bytes"]), "objects": metrics.get("objects")}
+
+
+def days_ago(n: int) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (now - datetime.timedelta(days=n)).strftime("%Y-%m-%d")
+
+
 def add_finding(endpoint: str, finding: dict[str, Any]) -> str:
     """Access Analyzer has no API to create findings; the launcher has one."""
     body = json.dumps(finding).encode()
@@ -170,7 +194,10 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     None), log_delivery_for (sources), kms_key (ARN, or "aws/s3" for SSE-KMS with the
     AWS managed key; else AES256), bucket_key,
     versioning ("Enabled"|"Suspended"|None), mfa_delete, logging_target,
-    lifecycle ("abort"|"expire"|None), object_lock ("GOVERNANCE"|
+    lifecycle ("abort"|"expire"|"transition"|None: every lifecycle is one enabled rule that
+    expires noncurrent versions after 90 days; "abort" and "transition" also abort incomplete
+    multipart uploads after 7 days, "transition" also moves objects to STANDARD_IA after 30
+    days and GLACIER after 180), object_lock ("GOVERNANCE"|
     "COMPLIANCE"|None), replicate_to ((bucket, role arn)), intelligent_tiering,
     inventory, tags, authenticated_acl (READ to any AWS account), loose_org_id
     (Principal * under a wildcard aws:PrincipalOrgID), deny_sse_c, tls "version"
@@ -273,8 +300,11 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
     if spec.get("lifecycle"):
         rule = {"ID": "expire-old-versions", "Status": "Enabled", "Filter": {"Prefix": ""},
                 "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}
-        if spec["lifecycle"] == "abort":
+        if spec["lifecycle"] in ("abort", "transition"):
             rule["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": 7}
+        if spec["lifecycle"] == "transition":
+            rule["Transitions"] = [{"Days": 30, "StorageClass": "STANDARD_IA"},
+                                   {"Days": 180, "StorageClass": "GLACIER"}]
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
 
     if spec.get("replicate_to"):
@@ -346,7 +376,8 @@ def build_bucket(sess: Session, name: str, region: str, spec: dict[str, Any]) ->
         "logging_target": spec.get("logging_target"),
         "is_log_target": bool(spec.get("log_delivery_for")),
         "lifecycle": bool(spec.get("lifecycle")),
-        "abort_multipart": spec.get("lifecycle") == "abort",
+        "abort_multipart": spec.get("lifecycle") in ("abort", "transition"),
+        "lifecycle_transition": spec.get("lifecycle") == "transition",
         "object_lock": bool(spec.get("object_lock")),
         "object_lock_mode": spec.get("object_lock"),
         "object_lock_retention": lock_retention,
@@ -421,9 +452,14 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     buckets: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
 
-    def bucket(account: dict[str, Any], name: str, region: str, **spec: Any) -> None:
+    def bucket(account: dict[str, Any], name: str, region: str, metrics: dict[str, Any] | None = None,
+               **spec: Any) -> None:
+        """metrics: the bucket's CloudWatch storage metrics ({"bytes": {StorageType: bytes},
+        "objects": N}) for yesterday; None = none at all, as for an empty bucket."""
         cfg = build_bucket(sessions[account["id"]], name, region, spec)
-        buckets.append({"name": name, "account": account["id"], "region": region, "config": cfg})
+        written = storage_metrics(endpoint, account["id"], region, name, metrics) if metrics else None
+        buckets.append({"name": name, "account": account["id"], "region": region, "config": cfg,
+                        "storage_metrics": written})
 
     def kms_key(account: dict[str, Any], region: str) -> str:
         return sessions[account["id"]].client("kms", region).create_key(Description="s3audit scenario")["KeyMetadata"]["Arn"]
@@ -473,9 +509,12 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     mgmt_rec, prod, dev, sec, legacy = accounts
 
     # -- management: CloudTrail with S3 data events, an organization analyzer
+    # Storage metrics (CloudWatch, yesterday): exactly 100 GiB, all in Standard-IA, and a
+    # lifecycle that does not abort incomplete multipart uploads.
     bucket(mgmt_rec, "mgmt-access-logs", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            versioning="Enabled", lifecycle="expire", log_delivery_for=["mgmt-cloudtrail-logs"],
-           tags={"purpose": "access-logs"})
+           tags={"purpose": "access-logs"},
+           metrics={"bytes": {"StandardIAStorage": 100 * GIB}, "objects": 9_000_000})
     bucket(mgmt_rec, "mgmt-cloudtrail-logs", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            kms_key=kms_key(mgmt_rec, "us-east-1"), bucket_key=True, versioning="Enabled", tls="full",
            logging_target="mgmt-access-logs", lifecycle="abort",
@@ -501,8 +540,15 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     macie(mgmt_rec, "us-east-1")
 
     # -- prod: account BPA explicitly off, a public website, a legacy ACL, a good data lake
+    # Storage metrics: 150 GiB in S3 Standard, no lifecycle at all (no transition, no abort of
+    # multipart uploads). The day before yesterday also has a datapoint, with a Standard-IA
+    # type that yesterday no longer has: only the latest day counts.
+    storage_metrics(endpoint, prod["id"], "us-east-1", "prod-public-website",
+                    {"bytes": {"StandardStorage": 140 * GIB, "StandardIAStorage": GIB}, "objects": 1_200_000},
+                    day=days_ago(2))
     bucket(prod, "prod-public-website", "us-east-1", bpa=BPA_OFF, ownership="ObjectWriter", public_policy=True,
-           website=True, accelerate=True, tags={"app": "website", "owner": HOSTILE_TAGS[0], "upload-scope": "global"})
+           website=True, accelerate=True, tags={"app": "website", "owner": HOSTILE_TAGS[0], "upload-scope": "global"},
+           metrics={"bytes": {"StandardStorage": 150 * GIB}, "objects": 1_250_000})
     bucket(prod, "prod-legacy-acl", "eu-west-1", bpa=BPA_OFF, ownership="ObjectWriter", public_acl=True,
            versioning="Suspended", tags={"app": "legacy", "note": HOSTILE_TAGS[1]})
     bucket(prod, "prod-access-logs-eu", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
@@ -518,7 +564,11 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
            tls="full", logging_target="prod-access-logs-eu", lifecycle="abort",
            replicate_to=("prod-data-lake-replica", replication_role), rtc=True, intelligent_tiering=True,
            inventory="prod-access-logs-eu", notify=True, deny_sse_c=True, request_metrics=True,
-           tags={"app": "data-lake", "data-classification": "critical", "owner": "data-platform"})
+           tags={"app": "data-lake", "data-classification": "critical", "owner": "data-platform"},
+           metrics={"bytes": {"StandardStorage": 40 * GIB, "StandardIAStorage": 200 * GIB,
+                              "GlacierStorage": 500 * GIB, "DeepArchiveStorage": 1024 * GIB,
+                              "IntelligentTieringFAStorage": 60 * GIB, "IntelligentTieringIAStorage": 90 * GIB},
+                    "objects": 25_000_000})
     bucket(prod, "prod-partner-share", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
            loose_org_id=True, tls="version", lifecycle="abort", replicate_to=("prod-data-lake-replica", replication_role),
            storage_class_analysis=True,
@@ -529,6 +579,13 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(prod, "prod-vendor-drop", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
            lifecycle="abort", tls="full", grant_to=[(OUTSIDE_ACCOUNT, ["s3:PutObject", "s3:PutObjectAcl"])],
            tags={"app": "vendor-exchange", "owner": "partnerships", "data-classification": "confidential"})
+    # Large, but its lifecycle moves objects to Standard-IA and Glacier (and aborts multipart
+    # uploads): the storage class analysis that led to the rule is still on.
+    bucket(prod, "prod-analytics-archive", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
+           versioning="Enabled", lifecycle="transition", tls="full", storage_class_analysis=True,
+           tags={"app": "analytics", "owner": "data-platform", "data-classification": "internal"},
+           metrics={"bytes": {"StandardStorage": 120 * GIB, "StandardIAStorage": 300 * GIB,
+                              "GlacierStorage": 2048 * GIB}, "objects": 4_000_000})
     s3c = sessions[prod["id"]].client("s3control", "us-east-1")
     s3c.create_access_point(AccountId=prod["id"], Name="prod-shared-ap", Bucket="prod-org-shared",
                             PublicAccessBlockConfiguration=BPA_ON, VpcConfiguration={"VpcId": "vpc-0scenario"})
@@ -555,7 +612,8 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(dev, "dev-ci-artifacts", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerPreferred",
            versioning="Enabled", lifecycle="expire", tls="objects", logging_target="dev-ci-artifacts",
            log_delivery_for=["dev-ci-artifacts"],
-           tags={"team": "ci", "upload-scope": "global"})
+           tags={"team": "ci", "upload-scope": "global"},
+           metrics={"bytes": {"StandardStorage": 5 * GIB}, "objects": 12_000})
     bucket(dev, "dev.static.example", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            tags={"owner": "web-team", "data-classification": "public"})
     bucket(dev, "dev-trail-logs", "us-east-1", bpa=None, ownership="ObjectWriter", public_policy=True,
@@ -578,6 +636,11 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     directory_bucket(endpoint, dev, "dev-express-scratch--use1-az4--x-s3", "us-east-1", lifecycle=True)
     # A distribution whose bucket was deleted long ago: the name is free for anyone to take.
     distribution(dev, "dev-old-site", "dev-old-site-assets")
+    # CloudWatch keeps a deleted bucket's metrics: ListMetrics still lists this one, whose
+    # last datapoint is from three days ago, although no bucket has the name.
+    dev["storage_metrics_without_bucket"] = [{"bucket": "dev-deleted-exports", "region": "us-east-1", **storage_metrics(
+        endpoint, dev["id"], "us-east-1", "dev-deleted-exports",
+        {"bytes": {"StandardStorage": 3 * GIB}, "objects": 4_000}, day=days_ago(3))}]
 
     # -- security: object lock archive logging to its own log bucket
     bucket(sec, "security-access-logs", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
@@ -598,8 +661,10 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     sec["trails"] = [{"name": "security-reads", "region": "eu-west-1", "s3_data_events": True, "multi_region": True,
                       "write": False, "read": True, "logging": True, "s3_bucket": "security-findings-archive"}]
     mrap(sec, "security-global", ["security-access-logs"], BPA_ON)
+    # Versioned without any lifecycle: noncurrent versions are three quarters of its bytes.
     bucket(sec, "security-evidence", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
-           mfa_delete=True, tls="full", tags={"data-classification": "critical", "owner": "incident-response"})
+           mfa_delete=True, tls="full", tags={"data-classification": "critical", "owner": "incident-response"},
+           metrics={"bytes": {"StandardStorage": 20 * GIB, "NoncurrentVersionStorage": 60 * GIB}, "objects": 150_000})
     analyzer(sec, "security-analyzer")
     analyzer(sec, "security-analyzer-eu", region="eu-west-1")
     guardduty(sec, "us-east-1")
@@ -694,7 +759,8 @@ def enforce_iam_auth(endpoint: str, mgmt: Session, sessions: dict[str, Session],
 def build_scaled(endpoint: str, n_accounts: int, n_buckets: int) -> dict[str, Any]:
     """N members in Root/Workloads x M buckets each, regions round-robin,
     four bucket kinds in turn: good, public policy, unencrypted-ish (AES256,
-    no versioning, no TLS policy), logged. Buckets go up in parallel: moto's
+    no versioning, no TLS policy), logged; every other bucket (even M index)
+    has storage metrics. Buckets go up in parallel: moto's
     server is threaded and each bucket is independent."""
     mgmt_account = "123456789012"
     mgmt = Session(endpoint, mgmt_account, MANAGEMENT_CREDENTIALS)
@@ -720,11 +786,16 @@ def build_scaled(endpoint: str, n_accounts: int, n_buckets: int) -> dict[str, An
     def one(job):
         a, name, region, spec = job
         cfg = build_bucket(sessions[a["id"]], name, region, spec)
+        j = int(name.rsplit("-", 1)[1])
+        # Every other bucket has storage metrics: (j + 1) GiB in S3 Standard, 1,000 objects per GiB.
+        metrics = storage_metrics(endpoint, a["id"], region, name, {
+            "bytes": {"StandardStorage": (j + 1) * GIB}, "objects": (j + 1) * 1000}) if j % 2 == 0 else None
         cfg["account_bpa"] = BPA_ON
         cfg["public_read"] = effective_public(cfg, BPA_ON)
         cfg["access_analyzer_finding"] = False
         cfg["denied_actions"] = []
-        return {"name": name, "account": a["id"], "region": region, "config": cfg, "visible": True}
+        return {"name": name, "account": a["id"], "region": region, "config": cfg, "visible": True,
+                "storage_metrics": metrics}
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         buckets = list(pool.map(one, jobs))

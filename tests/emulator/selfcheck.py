@@ -10,6 +10,7 @@ exits non-zero if anything failed. Stops the launcher it started.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -46,6 +47,130 @@ def raw_roots(client) -> dict[str, tuple[int, str]]:
 def root_is(seen: dict[str, tuple[int, str]], op: str, root: str) -> bool:
     body = seen.get(op, (0, ""))[1]
     return f"<{root}" in body.split("?>", 1)[-1][:len(root) + 3]
+
+
+def cbor_call(sess: Session, region: str, operation: str, body: dict) -> tuple[int, dict, bytes]:
+    """One CloudWatch call as the AWS SDK for Rust makes it: Smithy RPC v2 CBOR, SigV4 for
+    `monitoring`. Returns (status, headers, raw body)."""
+    import cbor2
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    c = sess.credentials
+    req = AWSRequest(method="POST", url=f"{sess.endpoint}/service/GraniteServiceVersion20100801/operation/{operation}",
+                     data=cbor2.dumps(body), headers={"Content-Type": "application/cbor", "Accept": "application/cbor",
+                                                      "smithy-protocol": "rpc-v2-cbor"})
+    SigV4Auth(Credentials(c["aws_access_key_id"], c["aws_secret_access_key"], c.get("aws_session_token")),
+              "monitoring", region).add_auth(req)
+    prepared = req.prepare()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(prepared.url, data=prepared.body, method="POST",
+                                                           headers=dict(prepared.headers)), timeout=30) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def run_cloudwatch_checks(mgmt: Session, scen: dict, sessions: dict[str, Session]) -> None:
+    """CloudWatch storage metrics over Smithy RPC v2 CBOR, against what the scenario wrote."""
+    import cbor2
+
+    def metric_set(account: dict, region: str) -> set:
+        want = set()
+        for b in scen["buckets"]:
+            m = b.get("storage_metrics")
+            if b["account"] == account["id"] and b["region"] == region and m:
+                want |= {("BucketSizeBytes", b["name"], t) for t in m["bytes"]}
+                want |= {("NumberOfObjects", b["name"], "AllStorageTypes")} if m["objects"] is not None else set()
+        for o in account.get("storage_metrics_without_bucket", []):
+            if o["region"] == region:
+                want |= {("BucketSizeBytes", o["bucket"], t) for t in o["bytes"]} | {("NumberOfObjects", o["bucket"], "AllStorageTypes")}
+        if account["name"] == "prod-app" and region == "us-east-1":  # the older day's extra type
+            want.add(("BucketSizeBytes", "prod-public-website", "StandardIAStorage"))
+        return want
+
+    listed_ok, values_ok, wire_ok = [], [], []
+    midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    for account in scen["accounts"]:
+        if not account["assumable"]:
+            continue
+        sess = sessions[account["id"]]
+        for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
+            status, headers, raw = cbor_call(sess, region, "ListMetrics", {"Namespace": "AWS/S3"})
+            out = cbor2.loads(raw) if status == 200 else {}
+            got = {(m["MetricName"], *[d["Value"] for d in sorted(m["Dimensions"], key=lambda d: d["Name"])])
+                   for m in out.get("Metrics", [])}
+            listed_ok.append((status, headers.get("smithy-protocol"), got == metric_set(account, region),
+                              account["name"], region, sorted(got ^ metric_set(account, region))))
+            # One GetMetricData per region for every listed metric, over the last three days.
+            metrics = out.get("Metrics", [])
+            if not metrics:
+                continue
+            queries = [{"Id": f"m{i}", "MetricStat": {"Metric": m, "Period": 86400, "Stat": "Average"}}
+                       for i, m in enumerate(metrics)]
+            status, headers, raw = cbor_call(sess, region, "GetMetricData", {
+                "MetricDataQueries": queries, "ScanBy": "TimestampDescending",
+                "StartTime": cbor2.CBORTag(1, (midnight - datetime.timedelta(days=3)).timestamp()),
+                "EndTime": cbor2.CBORTag(1, datetime.datetime.now(datetime.timezone.utc).timestamp())})
+            wire_ok.append((status, b"\xc1\xfb" in raw, account["name"], region))  # tag 1 + float64
+            results = {r["Id"]: r for r in cbor2.loads(raw)["MetricDataResults"]} if status == 200 else {}
+            for i, m in enumerate(metrics):
+                r = results.get(f"m{i}", {})
+                dims = {d["Name"]: d["Value"] for d in m["Dimensions"]}
+                bucket = next((b for b in scen["buckets"] if b["name"] == dims["BucketName"]), None)
+                if bucket is None or not bucket["storage_metrics"]:
+                    continue
+                sm = bucket["storage_metrics"]
+                want = sm["objects"] if m["MetricName"] == "NumberOfObjects" else sm["bytes"].get(dims["StorageType"])
+                latest_day = r["Timestamps"][0].strftime("%Y-%m-%d") if r.get("Timestamps") else None
+                latest = r["Values"][0] if r.get("Values") else None
+                if want is None:  # listed for an older day only: nothing on the latest day
+                    values_ok.append((latest_day != sm["day"], m, r))
+                else:
+                    values_ok.append((latest_day == sm["day"] and latest == float(want)
+                                      and all(isinstance(v, float) for v in r["Values"]), m, r))
+    bad = [x for x in listed_ok if not (x[0] == 200 and x[1] == "rpc-v2-cbor" and x[2])]
+    check(f"cloudwatch ListMetrics AWS/S3 per account and region ({len(listed_ok)} calls)", not bad, bad)
+    bad = [x for x in wire_ok if not (x[0] == 200 and x[1])]
+    check("cloudwatch GetMetricData answers with tag-1 float timestamps", wire_ok and not bad, bad)
+    bad = [x for x in values_ok if not x[0]]
+    check(f"cloudwatch GetMetricData latest day = the scenario's metrics ({len(values_ok)} series)",
+          values_ok and not bad, bad[:3])
+    no_metrics = [b for b in scen["buckets"] if b["visible"] and b["storage_metrics"] is None]
+    b = no_metrics[0]
+    status, _, raw = cbor_call(sessions[b["account"]], b["region"], "ListMetrics",
+                               {"Namespace": "AWS/S3", "Dimensions": [{"Name": "BucketName", "Value": b["name"]}]})
+    check(f"cloudwatch: no metrics for {b['name']} (none written)", status == 200 and cbor2.loads(raw) == {"Metrics": []},
+          (status, raw))
+    status, headers, raw = cbor_call(mgmt, "us-east-1", "DescribeAlarms", {})
+    err = cbor2.loads(raw) if raw else {}
+    check("cloudwatch: another operation is a 400 naming it",
+          status == 400 and "DescribeAlarms" in err.get("message", "") and err.get("__type") == "UnknownOperationException"
+          and headers.get("x-amzn-query-error") == "InvalidAction;Sender", (status, headers, err))
+    # botocore's own RPC v2 CBOR client (it prefers JSON for CloudWatch; forced here) reads the same answers.
+    import botocore.model
+
+    original = botocore.model.ServiceModel.resolved_protocol
+    botocore.model.ServiceModel.resolved_protocol = property(
+        lambda self: "smithy-rpc-v2-cbor" if "smithy-rpc-v2-cbor" in (self.metadata.get("protocols") or []) else original.fget(self))
+    try:
+        prod = sessions[next(a["id"] for a in scen["accounts"] if a["name"] == "prod-app")]
+        cw = Session(prod.endpoint, prod.account, prod.credentials).client("cloudwatch", "eu-west-1")
+        check("  botocore's CBOR client is in use", cw.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor")
+        pages = list(cw.get_paginator("list_metrics").paginate(
+            Namespace="AWS/S3", Dimensions=[{"Name": "BucketName", "Value": "prod-data-lake"}]))
+        names = sorted(d["Value"] for p in pages for m in p["Metrics"] for d in m["Dimensions"] if d["Name"] == "StorageType")
+        check("  botocore ListMetrics (CBOR) for prod-data-lake", len(names) == 7 and "DeepArchiveStorage" in names, names)
+        r = cw.get_metric_data(MetricDataQueries=[{"Id": "deep", "MetricStat": {"Metric": {
+            "Namespace": "AWS/S3", "MetricName": "BucketSizeBytes", "Dimensions": [
+                {"Name": "StorageType", "Value": "DeepArchiveStorage"}, {"Name": "BucketName", "Value": "prod-data-lake"}]},
+            "Period": 86400, "Stat": "Average"}}], StartTime=midnight - datetime.timedelta(days=3), EndTime=midnight)
+        res = r["MetricDataResults"][0]
+        check("  botocore GetMetricData (CBOR): DeepArchiveStorage at yesterday 00:00 UTC",
+              res["Values"] == [1024 * 1024 ** 3] and res["Timestamps"][0] == midnight - datetime.timedelta(days=1), res)
+    finally:
+        botocore.model.ServiceModel.resolved_protocol = original
 
 
 def main() -> int:
@@ -196,6 +321,10 @@ def run_checks(endpoint: str, scen: dict) -> None:
     sel = mgmt.client("cloudtrail").get_event_selectors(TrailName="org-trail")
     data = [r for s in sel.get("EventSelectors", []) for r in s.get("DataResources", [])]
     check("CloudTrail S3 data event selector", data and data[0]["Type"] == "AWS::S3::Object", sel)
+
+    sessions = {scen["management_account_id"]: mgmt, **{
+        a["id"]: mgmt.assume(a["id"]) for a in scen["accounts"] if not a["management"] and a["assumable"]}}
+    run_cloudwatch_checks(mgmt, scen, sessions)
 
 
 def run_enforced_checks(endpoint: str, scen: dict) -> None:

@@ -548,6 +548,367 @@ class AccessAnalyzer:
 
 
 # ---------------------------------------------------------------------------
+# Patch g: CloudWatch over Smithy RPC v2 CBOR (moto speaks only query and JSON)
+# ---------------------------------------------------------------------------
+
+CBOR_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
+S3_NAMESPACE = "AWS/S3"
+# GetMetricData and PutMetricData take at most this many queries/datums; ListMetrics pages by 500.
+CW_MAX_QUERIES = 500
+CW_PAGE = 500
+CW_STATS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+# Query-protocol error codes, sent in x-amzn-query-error: CloudWatch is @awsQueryCompatible,
+# and the Rust SDK matches its modeled errors on these codes, not on the shape names.
+CW_QUERY_CODES = {
+    "InvalidParameterValueException": "InvalidParameterValue",
+    "InvalidParameterCombinationException": "InvalidParameterCombination",
+    "MissingRequiredParameterException": "MissingParameter",
+    "InvalidNextToken": "InvalidNextToken",
+    "InternalServiceFault": "InternalServiceError",
+    "UnknownOperationException": "InvalidAction",
+}
+
+
+class CloudWatchError(Exception):
+    def __init__(self, shape: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.shape, self.message, self.status = shape, message, status
+
+
+def _utc(value: Any, member: str) -> datetime.datetime:
+    """A CBOR timestamp (tag 1, which cbor2 decodes to an aware datetime; a bare
+    number is taken as epoch seconds too) as a naive UTC datetime, moto's convention."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).replace(tzinfo=None)
+    raise CloudWatchError("InvalidParameterValueException", f"The parameter {member} must be a timestamp.")
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _epoch(dt: datetime.datetime) -> Any:
+    """A naive UTC datetime as CBOR tag 1 with float epoch seconds, as AWS sends them."""
+    import cbor2
+
+    return cbor2.CBORTag(1, float(dt.replace(tzinfo=datetime.timezone.utc).timestamp()))
+
+
+def _dimension_key(dimensions: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((d.name, d.value) for d in dimensions))
+
+
+def _cloudwatch_backend(account: str, region: str):
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    try:
+        return cloudwatch_backends[account][region]
+    except KeyError:
+        raise CloudWatchError("InvalidParameterValueException", f"unknown region {region!r}") from None
+
+
+class CloudWatchCbor:
+    """CloudWatch as the AWS SDK for Rust (aws-sdk-cloudwatch 1.140) calls it: the Smithy
+    RPC v2 CBOR protocol, ``POST /service/GraniteServiceVersion20100801/operation/<Op>``,
+    a CBOR map of the input members in, a CBOR map of the output members out, timestamps
+    as tag 1 epoch seconds, errors as ``{"__type", "message"}`` with the query-compatible
+    code in ``x-amzn-query-error``. moto 5.2.5 has no such protocol for CloudWatch.
+
+    Data lives in moto's CloudWatch backend (``cloudwatch_backends[account][region]``,
+    the list ``metric_data``), so ``/moto-api/reset`` clears it and boto3's query-protocol
+    PutMetricData, answered by moto, feeds it too. moto's own synthesized S3 metrics
+    (``S3Backend.get_cloudwatch_metrics``: every bucket of the account, in every region,
+    today 00:00, the bytes moto actually stores, so 0 here) are left out: AWS publishes
+    storage metrics once a day, only in the bucket's region, and none for an empty bucket.
+    The scenario writes them through POST /_s3audit/storage-metrics (put_storage_metrics).
+
+    Operations: ListMetrics (Namespace, MetricName, Dimensions filter where each listed
+    dimension must be on the metric, with the value if one is given; only metrics with a
+    datapoint in the past two weeks, or three hours with RecentlyActive, as AWS; pages of
+    500 with a NextToken), GetMetricData (MetricStat queries only, matched on
+    namespace, name and the exact set of dimensions, as AWS identifies a metric; start
+    time rounded down as AWS does, periods counted from it, end time exclusive;
+    SampleCount/Average/Sum/Minimum/Maximum and pNN; ScanBy; never paginates) and
+    PutMetricData (moto's backend call). Every other operation is a 400 naming it. No IAM
+    check is made on these calls."""
+
+    OPERATIONS = ("ListMetrics", "GetMetricData", "PutMetricData")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    # -- request plumbing --------------------------------------------------
+    def handle(self, request: Request, account: str, region: str) -> Response:
+        import cbor2
+
+        operation = request.path[len(CBOR_PREFIX):] if request.path.startswith(CBOR_PREFIX) else ""
+        try:
+            if request.method != "POST" or not operation:
+                raise CloudWatchError(
+                    "UnknownOperationException",
+                    f"{request.method} {request.path}: the Smithy RPC v2 CBOR protocol is "
+                    f"POST {CBOR_PREFIX}<Operation>")
+            if operation not in self.OPERATIONS:
+                raise CloudWatchError(
+                    "UnknownOperationException",
+                    f"CloudWatch operation {operation} is not emulated by s3audit's launcher "
+                    f"(only {', '.join(self.OPERATIONS)})")
+            raw = request.get_data()
+            if request.headers.get("Content-Encoding", "").lower() == "gzip":  # PutMetricData may be compressed
+                import gzip
+
+                raw = gzip.decompress(raw)
+            try:
+                body = cbor2.loads(raw) if raw else {}
+            except Exception as e:  # noqa: BLE001 - any decoding failure is the client's
+                raise CloudWatchError("InvalidParameterValueException", f"{operation}: the body is not CBOR: {e}") from None
+            if not isinstance(body, dict):
+                raise CloudWatchError("InvalidParameterValueException", f"{operation}: the body is not a CBOR map")
+            backend = _cloudwatch_backend(account, region)
+            with self.lock:
+                if operation == "ListMetrics":
+                    out = self.list_metrics(backend, body)
+                elif operation == "GetMetricData":
+                    out = self.get_metric_data(backend, body)
+                else:
+                    out = self.put_metric_data(backend, body)
+            return self.cbor(out)
+        except CloudWatchError as e:
+            return self.error(e.shape, e.message, e.status)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            return self.error("InvalidParameterValueException", f"{operation}: malformed input ({type(e).__name__}: {e})", 400)
+
+    @staticmethod
+    def cbor(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        import cbor2
+
+        r = Response(cbor2.dumps(data), status=status, content_type="application/cbor")
+        r.headers["smithy-protocol"] = "rpc-v2-cbor"
+        r.headers["x-amzn-requestid"] = str(uuid.uuid4())
+        for k, v in (headers or {}).items():
+            r.headers[k] = v
+        return r
+
+    @classmethod
+    def error(cls, shape: str, message: str, status: int) -> Response:
+        query_code = CW_QUERY_CODES.get(shape, shape)
+        sender = "Receiver" if status >= 500 else "Sender"
+        return cls.cbor({"__type": shape, "message": message}, status,
+                        {"x-amzn-query-error": f"{query_code};{sender}"})
+
+    @staticmethod
+    def stored(backend) -> list:
+        """The datapoints put into the backend (not moto's synthesized S3 metrics)."""
+        return list(backend.metric_data)
+
+    # -- operations --------------------------------------------------------
+    def list_metrics(self, backend, body: dict[str, Any]) -> dict[str, Any]:
+        namespace, name = body.get("Namespace"), body.get("MetricName")
+        wanted = [(d["Name"], d.get("Value")) for d in body.get("Dimensions") or []]
+        recent = body.get("RecentlyActive")
+        if recent not in (None, "PT3H"):
+            raise CloudWatchError("InvalidParameterValueException", f"RecentlyActive must be PT3H, not {recent!r}")
+        # AWS lists a metric only while it has had a datapoint in the past two weeks.
+        since = _utcnow() - (datetime.timedelta(hours=3) if recent else datetime.timedelta(days=14))
+        seen: dict[tuple, dict[str, Any]] = {}
+        for md in self.stored(backend):
+            if (namespace and md.namespace != namespace) or (name and md.name != name):
+                continue
+            if md.timestamp < since:
+                continue
+            have = {d.name: d.value for d in md.dimensions}
+            if any(n not in have or (v is not None and have[n] != v) for n, v in wanted):
+                continue
+            key = (md.namespace, md.name, _dimension_key(md.dimensions))
+            seen.setdefault(key, {"Namespace": md.namespace, "MetricName": md.name,
+                                  "Dimensions": [{"Name": n, "Value": v} for n, v in key[2]]})
+        metrics = [seen[k] for k in sorted(seen)]
+        token = body.get("NextToken")
+        start = 0
+        if token is not None:
+            if not (isinstance(token, str) and token.startswith("s3audit-") and token[8:].isdigit()):
+                raise CloudWatchError("InvalidNextToken", "Request parameter NextToken is invalid")
+            start = int(token[8:])
+        out: dict[str, Any] = {"Metrics": metrics[start:start + CW_PAGE]}
+        if start + CW_PAGE < len(metrics):
+            out["NextToken"] = f"s3audit-{start + CW_PAGE}"
+        return out
+
+    @staticmethod
+    def round_start(start: datetime.datetime, now: datetime.datetime) -> datetime.datetime:
+        """AWS rounds StartTime down: to the minute if less than 15 days ago, to 5 minutes
+        if less than 63 days ago, else to the hour."""
+        start = start.replace(second=0, microsecond=0)
+        age = now - start
+        if age >= datetime.timedelta(days=63):
+            return start.replace(minute=0)
+        if age >= datetime.timedelta(days=15):
+            return start.replace(minute=start.minute - start.minute % 5)
+        return start
+
+    @staticmethod
+    def statistic(stat: str, points: list) -> float:
+        values = [p.value for p in points if hasattr(p, "value")]
+        aggregated = [p for p in points if not hasattr(p, "value")]
+        count = len(values) + sum(float(a.sample_count) for a in aggregated)
+        total = sum(values) + sum(float(a.sum) for a in aggregated)
+        if stat == "SampleCount":
+            return float(count)
+        if stat == "Sum":
+            return float(total)
+        if stat == "Average":
+            return float(total / count) if count else 0.0
+        if stat == "Minimum":
+            return float(min(values + [float(a.min) for a in aggregated]))
+        if stat == "Maximum":
+            return float(max(values + [float(a.max) for a in aggregated]))
+        m = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?|100)", stat)
+        if m and values:
+            ranked = sorted(values)
+            rank = max(1, -(-float(m.group(1)) * len(ranked) // 100))  # nearest rank
+            return float(ranked[int(rank) - 1])
+        raise CloudWatchError("InvalidParameterValueException",
+                              f"The statistic {stat} is not emulated (only {', '.join(CW_STATS)}, pNN)")
+
+    def get_metric_data(self, backend, body: dict[str, Any]) -> dict[str, Any]:
+        queries = body.get("MetricDataQueries")
+        for member in ("MetricDataQueries", "StartTime", "EndTime"):
+            if body.get(member) is None:
+                raise CloudWatchError("InvalidParameterValueException", f"The parameter {member} is required.")
+        if not isinstance(queries, list) or not 1 <= len(queries) <= CW_MAX_QUERIES:
+            raise CloudWatchError("InvalidParameterValueException",
+                                  f"MetricDataQueries must hold 1 to {CW_MAX_QUERIES} queries.")
+        if body.get("NextToken") is not None:
+            raise CloudWatchError("InvalidNextToken", "the emulator never hands out a GetMetricData NextToken")
+        now = _utcnow()
+        start = self.round_start(_utc(body["StartTime"], "StartTime"), now)
+        end = _utc(body["EndTime"], "EndTime")
+        if start >= end:
+            raise CloudWatchError("InvalidParameterValueException", "The parameter StartTime must be less than the parameter EndTime.")
+        scan_by = body.get("ScanBy") or "TimestampDescending"
+        if scan_by not in ("TimestampDescending", "TimestampAscending"):
+            raise CloudWatchError("InvalidParameterValueException", f"ScanBy must be TimestampDescending or TimestampAscending, not {scan_by!r}")
+        ids = [q.get("Id") for q in queries]
+        for qid in ids:
+            if not isinstance(qid, str) or not re.fullmatch(r"[a-z][a-zA-Z0-9_]{0,254}", qid):
+                raise CloudWatchError("InvalidParameterValueException",
+                                      f"The value {qid!r} for parameter MetricDataQueries.member.Id is invalid: it must "
+                                      "start with a lowercase letter and hold only letters, digits and underscores.")
+        if len(set(ids)) != len(ids):
+            raise CloudWatchError("InvalidParameterValueException", "The values of MetricDataQueries.member.Id must be unique.")
+        in_range = [md for md in self.stored(backend) if start <= md.timestamp < end]
+        results = []
+        for q in queries:
+            stat_q = q.get("MetricStat")
+            if stat_q is None:
+                raise CloudWatchError("InvalidParameterValueException",
+                                      f"query {q['Id']}: only MetricStat queries are emulated (no Expression)")
+            metric = stat_q["Metric"]
+            period, stat, unit = int(stat_q["Period"]), stat_q["Stat"], stat_q.get("Unit")
+            if period < 1 or (period >= 60 and period % 60) or (period < 60 and period not in (1, 5, 10, 20, 30)):
+                raise CloudWatchError("InvalidParameterValueException",
+                                      f"query {q['Id']}: the Period must be 1, 5, 10, 20, 30 or a multiple of 60, not {period}")
+            key = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions") or []))
+            buckets: dict[int, list] = {}
+            for md in in_range:
+                if (md.namespace == metric.get("Namespace") and md.name == metric.get("MetricName")
+                        and _dimension_key(md.dimensions) == key and (unit is None or md.unit == unit)):
+                    buckets.setdefault(int((md.timestamp - start).total_seconds()) // period, []).append(md)
+            order = sorted(buckets, reverse=scan_by == "TimestampDescending")
+            if q.get("ReturnData", True) is False:
+                continue
+            results.append({
+                "Id": q["Id"],
+                "Label": q.get("Label") or metric.get("MetricName", ""),
+                "Timestamps": [_epoch(start + datetime.timedelta(seconds=i * period)) for i in order],
+                "Values": [self.statistic(stat, buckets[i]) for i in order],
+                "StatusCode": "Complete",
+            })
+        return {"MetricDataResults": results, "Messages": []}
+
+    def put_metric_data(self, backend, body: dict[str, Any]) -> dict[str, Any]:
+        namespace, data = body.get("Namespace"), body.get("MetricData")
+        if not namespace or not isinstance(data, list) or not data:
+            raise CloudWatchError("MissingRequiredParameterException", "Namespace and MetricData are required.")
+        if len(data) > CW_MAX_QUERIES:
+            raise CloudWatchError("InvalidParameterValueException", f"MetricData holds at most {CW_MAX_QUERIES} datums.")
+        datums = []
+        for d in data:
+            d = dict(d)
+            if d.get("Timestamp") is not None:
+                d["Timestamp"] = _utc(d["Timestamp"], "Timestamp")
+            datums.append(d)
+        from moto.core.exceptions import ServiceException
+
+        try:
+            backend.put_metric_data(namespace, datums)
+        except ServiceException as e:
+            shape = {"InvalidParameterValue": "InvalidParameterValueException",
+                     "InvalidParameterCombination": "InvalidParameterCombinationException"}.get(e.code, e.code)
+            raise CloudWatchError(shape, str(e.message)) from None
+        return {}
+
+
+def put_storage_metrics(spec: dict[str, Any], lock: threading.Lock) -> Response:
+    """/_s3audit/storage-metrics: {"account", "region", "bucket", "bytes": {StorageType:
+    bytes, ...}, "objects" (optional), "day" (optional, YYYY-MM-DD; default yesterday)}
+    writes a bucket's daily storage metrics into moto's CloudWatch backend of that
+    account and region, as S3 publishes them: namespace AWS/S3, BucketSizeBytes (unit
+    Bytes) per StorageType, NumberOfObjects (unit Count) with StorageType=AllStorageTypes,
+    one datapoint at 00:00 UTC of the day. Metrics already there for that bucket and day
+    are replaced. The bucket is not checked: CloudWatch keeps a deleted bucket's metrics."""
+    from moto.cloudwatch.models import MetricDatum
+
+    def bad(message: str) -> Response:
+        return Response(message, status=400)
+
+    try:
+        account, region, bucket = spec["account"], spec["region"], spec["bucket"]
+        sizes = spec.get("bytes") or {}
+        objects = spec.get("objects")
+        day = spec.get("day")
+    except (KeyError, TypeError) as e:
+        return bad(f"missing {e}")
+    if not isinstance(sizes, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in sizes.values()):
+        return bad('"bytes" maps storage types to byte counts (integers >= 0)')
+    if objects is not None and (not isinstance(objects, int) or isinstance(objects, bool) or objects < 0):
+        return bad('"objects" is an integer >= 0')
+    if day is None:
+        midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        stamp = (midnight - datetime.timedelta(days=1)).replace(tzinfo=None)
+    else:
+        try:
+            stamp = datetime.datetime.strptime(day, "%Y-%m-%d")
+        except (TypeError, ValueError):
+            return bad('"day" is YYYY-MM-DD')
+    try:
+        backend = _cloudwatch_backend(account, region)
+    except CloudWatchError as e:
+        return bad(e.message)
+    points = [MetricDatum(S3_NAMESPACE, "BucketSizeBytes", float(size),
+                          [{"Name": "BucketName", "Value": bucket}, {"Name": "StorageType", "Value": storage_type}],
+                          stamp, "Bytes")
+              for storage_type, size in sorted(sizes.items())]
+    if objects is not None:
+        points.append(MetricDatum(S3_NAMESPACE, "NumberOfObjects", float(objects),
+                                  [{"Name": "BucketName", "Value": bucket}, {"Name": "StorageType", "Value": "AllStorageTypes"}],
+                                  stamp, "Count"))
+    with lock:
+        backend.metric_data[:] = [
+            md for md in backend.metric_data
+            if not (md.namespace == S3_NAMESPACE and md.timestamp == stamp
+                    and any(d.name == "BucketName" and d.value == bucket for d in md.dimensions))]
+        backend.metric_data.extend(points)
+    return Response(json.dumps({"bucket": bucket, "day": stamp.strftime("%Y-%m-%d"), "datapoints": len(points)}),
+                    mimetype="application/json")
+
+
+# ---------------------------------------------------------------------------
 # The WSGI app: our routes in front of moto's dispatcher
 # ---------------------------------------------------------------------------
 
@@ -627,12 +988,15 @@ def create_directory_bucket(spec: dict[str, Any]) -> Response:
 class LauncherApp:
     """Requests signed for service `access-analyzer` (the SigV4 credential
     scope is the only thing that tells services apart when every SDK client
-    shares one endpoint URL) and the launcher's /_s3audit/ paths are answered
-    here; everything else goes to moto."""
+    shares one endpoint URL), CloudWatch's Smithy RPC v2 CBOR requests
+    (`monitoring`, POST /service/GraniteServiceVersion20100801/operation/...)
+    and the launcher's /_s3audit/ paths are answered here; everything else
+    goes to moto."""
 
     def __init__(self, moto_app: Callable, analyzer: AccessAnalyzer) -> None:
         self.moto_app = moto_app
         self.analyzer = analyzer
+        self.cloudwatch = CloudWatchCbor()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -644,13 +1008,24 @@ class LauncherApp:
         if path == "/_s3audit/access-analyzer/findings":
             request = Request(environ)
             return self.analyzer.add_finding(request.get_json(force=True))(environ, start_response)
+        if path == "/_s3audit/storage-metrics":
+            request = Request(environ)
+            return put_storage_metrics(request.get_json(force=True), self.cloudwatch.lock)(environ, start_response)
         scope = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if scope and scope.group(3) == "access-analyzer":
+        service = scope.group(3) if scope else None
+        # CloudWatch over RPC v2 CBOR: signed for `monitoring`, on the /service/ path. The
+        # query and JSON protocols (boto3) are signed for `monitoring` too and go to moto.
+        cbor_call = path.startswith("/service/") and service in ("monitoring", None)
+        if service == "access-analyzer" or cbor_call:
+            from moto.core import DEFAULT_ACCOUNT_ID
             from moto.iam.models import get_account_id_from
 
             request = Request(environ)
-            account = request.headers.get("x-moto-account-id") or get_account_id_from(scope.group(1))
-            return self.analyzer.handle(request, account, scope.group(2))(environ, start_response)
+            account = request.headers.get("x-moto-account-id") or (
+                get_account_id_from(scope.group(1)) if scope else DEFAULT_ACCOUNT_ID)
+            region = scope.group(2) if scope else "us-east-1"
+            handler = self.cloudwatch.handle if cbor_call else self.analyzer.handle
+            return handler(request, account, region)(environ, start_response)
         return self.moto_app(environ, start_response)
 
 
@@ -679,6 +1054,10 @@ def main() -> None:
     args = parser.parse_args()
 
     check_moto_version()
+    try:
+        import cbor2  # noqa: F401 - CloudWatchCbor needs it; say so now, not at the first call
+    except ImportError:
+        sys.exit("server.py: cbor2 missing; run scripts/emulator-setup")
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if not args.no_patches:
