@@ -579,13 +579,15 @@ def build_default(endpoint: str, enforce_iam: bool = False) -> dict[str, Any]:
     bucket(prod, "prod-vendor-drop", "eu-west-1", bpa=BPA_ON, ownership="BucketOwnerEnforced", versioning="Enabled",
            lifecycle="abort", tls="full", grant_to=[(OUTSIDE_ACCOUNT, ["s3:PutObject", "s3:PutObjectAcl"])],
            tags={"app": "vendor-exchange", "owner": "partnerships", "data-classification": "confidential"})
-    # Large, but its lifecycle moves objects to Standard-IA and Glacier (and aborts multipart
-    # uploads): the storage class analysis that led to the rule is still on.
+    # Large, but its lifecycle moves objects to Standard-IA and Glacier, aborts multipart
+    # uploads and expires its (few) noncurrent versions: the storage class analysis that led
+    # to the rule is still on.
     bucket(prod, "prod-analytics-archive", "us-east-1", bpa=BPA_ON, ownership="BucketOwnerEnforced",
            versioning="Enabled", lifecycle="transition", tls="full", storage_class_analysis=True,
            tags={"app": "analytics", "owner": "data-platform", "data-classification": "internal"},
            metrics={"bytes": {"StandardStorage": 120 * GIB, "StandardIAStorage": 300 * GIB,
-                              "GlacierStorage": 2048 * GIB}, "objects": 4_000_000})
+                              "GlacierStorage": 2048 * GIB, "NoncurrentVersionStorage": 30 * GIB},
+                    "objects": 4_000_000})
     s3c = sessions[prod["id"]].client("s3control", "us-east-1")
     s3c.create_access_point(AccountId=prod["id"], Name="prod-shared-ap", Bucket="prod-org-shared",
                             PublicAccessBlockConfiguration=BPA_ON, VpcConfiguration={"VpcId": "vpc-0scenario"})
