@@ -190,6 +190,30 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Re-audit within seconds of a change: read the CloudTrail events EventBridge delivers
+    /// to an SQS queue, read the changed buckets again, update the snapshot (`--snapshot`,
+    /// required) and the JSON results in --output-dir, and print each finding that changed
+    /// (new, fixed, unknown) as a JSON line. See docs/watch.md for the queue and the rule.
+    Watch {
+        /// The SQS queue EventBridge delivers the S3 CloudTrail events to.
+        #[arg(long, value_name = "URL")]
+        queue_url: String,
+        /// Also publish each changed finding to this SNS topic (email, chat, a webhook).
+        #[arg(long, value_name = "ARN")]
+        sns_topic_arn: Option<String>,
+        /// Seconds one receive waits for a message (SQS long polling, at most 20).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
+        wait_seconds: i32,
+        /// After the first message of a burst, milliseconds to keep collecting before acting:
+        /// a burst of calls on one bucket is read once.
+        #[arg(long, value_name = "MS", default_value_t = 500)]
+        debounce_ms: u64,
+        /// Stop after this many seconds without a message (default: run until stopped).
+        #[arg(long, value_name = "SECONDS")]
+        idle_exit: Option<u64>,
+        #[command(flatten)]
+        scan: Box<ScanArgs>,
+    },
     /// Print the least-privilege IAM policy for the calls s3audit makes.
     IamPolicy,
     /// Print a shell completion script.
@@ -406,6 +430,32 @@ pub fn run(cli: Cli) -> Result<u8> {
             rules_dir.as_deref(),
             out.as_deref(),
         ),
+        Command::Watch {
+            queue_url,
+            sns_topic_arn,
+            wait_seconds,
+            debounce_ms,
+            idle_exit,
+            scan,
+        } => {
+            let (rules, config) = load_rules(&scan.report)?;
+            let snapshot = scan
+                .snapshot
+                .clone()
+                .context("watch needs --snapshot FILE: the last snapshot, kept up to date")?;
+            let options = crate::watch::WatchOptions {
+                queue_url,
+                snapshot,
+                output_dir: scan.report.output_dir.clone(),
+                sns_topic_arn,
+                wait_seconds,
+                debounce: std::time::Duration::from_millis(debounce_ms),
+                idle_exit: idle_exit.map(std::time::Duration::from_secs),
+                crawl: crawl_options(&scan, &rules, &config),
+            };
+            crate::watch::run(options, rules, config)?;
+            Ok(exit::CLEAN)
+        }
         Command::IamPolicy => {
             println!(
                 "{}",
@@ -431,7 +481,20 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     // of crawling.
     let (rules, config) = load_rules(&args.report)?;
     let baseline = load_baseline(&args.report)?;
-    let options = crawl::CrawlOptions {
+    let options = crawl_options(args, &rules, &config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let snapshot = runtime.block_on(crawl::crawl(&options))?;
+    if let Some(path) = &args.snapshot {
+        save_snapshot(path, &snapshot, args.report.quiet)?;
+    }
+    report_on(&snapshot, &rules, &config, baseline.as_ref(), &args.report)
+}
+
+fn crawl_options(args: &ScanArgs, rules: &RuleSet, config: &Config) -> crawl::CrawlOptions {
+    crawl::CrawlOptions {
         connection: crawl::clients::Connection {
             profile: args.profile.clone(),
             region: args.region.clone(),
@@ -463,16 +526,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         max_requests_per_account: args.max_requests_per_account,
         max_requests_per_second: args.max_requests_per_second,
         quiet: args.report.quiet,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let snapshot = runtime.block_on(crawl::crawl(&options))?;
-    if let Some(path) = &args.snapshot {
-        save_snapshot(path, &snapshot, args.report.quiet)?;
     }
-    report_on(&snapshot, &rules, &config, baseline.as_ref(), &args.report)
 }
 
 fn write_plan(
@@ -596,7 +650,7 @@ fn report_on(
     args: &ReportArgs,
 ) -> Result<u8> {
     let evaluations = rules::evaluate(snapshot, rules, &config.selectors());
-    let mut results = Results::build(snapshot, rules, &evaluations, config, &today());
+    let mut results = Results::build(snapshot, rules, &evaluations, config, &report::today());
     if args.outcomes == OutcomeSelection::All {
         results.record_decided(snapshot, rules, &evaluations);
     }
@@ -618,17 +672,6 @@ fn report_on(
     Ok(exit_code(&results, args))
 }
 
-/// Today's date in UTC (YYYY-MM-DD), for waiver expiry.
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
-}
-
 fn diff(old: &Path, new: &Path, rules_dir: Option<&Path>, config: Option<&Path>) -> Result<u8> {
     let (rules, config) = rules_with_config(rules_dir, load_config(config)?)?;
     let load = |path: &Path| -> Result<Results> {
@@ -645,7 +688,7 @@ fn diff(old: &Path, new: &Path, rules_dir: Option<&Path>, config: Option<&Path>)
             &rules,
             &evaluations,
             &config,
-            &today(),
+            &report::today(),
         ))
     };
     let previous = load(old)?;

@@ -16,6 +16,7 @@ pub mod rules;
 pub mod snapshot;
 pub mod text;
 pub mod vocabulary;
+pub mod watch;
 
 #[cfg(test)]
 mod module_graph {

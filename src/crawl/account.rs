@@ -512,6 +512,15 @@ async fn read_directory_buckets(
 
 /// The bucket's region when `ListBuckets` did not say (older APIs and emulators).
 async fn locate(clients: &AccountClients, name: &str) -> Result<String, Failure> {
+    locate_or_absent(clients, name, &[]).await
+}
+
+/// `locate`, with the error codes that mean the bucket does not exist.
+async fn locate_or_absent(
+    clients: &AccountClients,
+    name: &str,
+    absent_codes: &[&str],
+) -> Result<String, Failure> {
     let s3 = clients.s3(&clients.home_region()).await;
     match clients
         .call(s3.get_bucket_location().bucket(name).send())
@@ -520,8 +529,31 @@ async fn locate(clients: &AccountClients, name: &str) -> Result<String, Failure>
         Ok(o) => Ok(region_from_location(
             o.location_constraint().map(|c| c.as_str()),
         )),
-        Err(e) => Err(classify("GetBucketLocation", &e, &[])),
+        Err(e) => Err(classify("GetBucketLocation", &e, absent_codes)),
     }
+}
+
+/// One bucket read again after a change (`watch`): `None` when it no longer exists.
+pub(super) async fn reread_bucket(
+    clients: &AccountClients,
+    name: &str,
+    created: Option<String>,
+    plan: &ReadPlan,
+) -> Option<Bucket> {
+    match locate_or_absent(clients, name, &["NoSuchBucket"]).await {
+        Ok(region) => Some(read_bucket(clients, name, &region, created, plan).await),
+        Err(Failure::Absent(_)) => None,
+        Err(failure) => Some(unlocated_bucket(name, created, failure)),
+    }
+}
+
+/// The account's Block Public Access settings read again after a change (`watch`).
+pub(super) async fn reread_account_public_access_block(
+    clients: &AccountClients,
+    account_id: &str,
+) -> Section<PublicAccessBlock> {
+    let s3control = clients.s3control(&clients.home_region());
+    read_account_public_access_block(clients, &s3control, account_id).await
 }
 
 /// A bucket whose region could not be found: nothing else can be read from the right

@@ -66,26 +66,7 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
         .expect("the current time formats");
     let recorder = Recorder::default();
     let base = clients::base_config(&options.connection).await;
-
-    let identity = clients::sts(&base, &recorder)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(explain("GetCallerIdentity", &e)))
-        .context(
-            "cannot identify the caller (sts:GetCallerIdentity); \
-             help: check the AWS credentials (environment, --profile, SSO login)",
-        )?;
-    let caller_account = identity
-        .account()
-        .context("sts:GetCallerIdentity returned no account")?
-        .to_string();
-    // `arn:aws:...`, `arn:aws-cn:...`: the partition is the ARN's second field.
-    let partition = identity
-        .arn()
-        .and_then(|arn| arn.split(':').nth(1))
-        .unwrap_or("aws")
-        .to_string();
+    let (caller_account, partition) = identify(&base, &recorder).await?;
 
     let (organization, targets) = if options.org {
         let (organization, targets) =
@@ -148,6 +129,128 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
         shard: options.shard,
         ..Snapshot::new(&started_at, &partition, organization, accounts)
     })
+}
+
+/// The caller's account and partition (`sts:GetCallerIdentity`).
+async fn identify(base: &aws_config::SdkConfig, recorder: &Recorder) -> Result<(String, String)> {
+    let identity = clients::sts(base, recorder)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(explain("GetCallerIdentity", &e)))
+        .context(
+            "cannot identify the caller (sts:GetCallerIdentity); \
+             help: check the AWS credentials (environment, --profile, SSO login)",
+        )?;
+    let caller_account = identity
+        .account()
+        .context("sts:GetCallerIdentity returned no account")?
+        .to_string();
+    // `arn:aws:...`, `arn:aws-cn:...`: the partition is the ARN's second field.
+    let partition = identity
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+    Ok((caller_account, partition))
+}
+
+/// Reads single resources again after a change (`s3audit watch`): the caller is identified
+/// once and each account's clients are kept, so a change costs one `AssumeRole` per account
+/// per session, then only the reads of the changed resource.
+pub struct Rereader {
+    base: aws_config::SdkConfig,
+    recorder: Recorder,
+    caller_account: String,
+    partition: String,
+    options: CrawlOptions,
+    limits: RequestLimits,
+    entered: tokio::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<AccountClients>>>,
+}
+
+impl Rereader {
+    pub async fn new(options: CrawlOptions) -> Result<Rereader> {
+        let recorder = Recorder::default();
+        let base = clients::base_config(&options.connection).await;
+        let (caller_account, partition) = identify(&base, &recorder).await?;
+        let limits = RequestLimits::new(
+            options.max_requests,
+            options.max_requests_per_account,
+            options.max_requests_per_second,
+        );
+        Ok(Rereader {
+            base,
+            recorder,
+            caller_account,
+            partition,
+            options,
+            limits,
+            entered: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    /// The caller's configuration (for the SQS and SNS clients of `watch`).
+    pub fn base_config(&self) -> &aws_config::SdkConfig {
+        &self.base
+    }
+
+    /// Every AWS operation called so far, with counts.
+    pub fn api_calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.recorder.operations()
+    }
+
+    /// The account's clients: the caller's own, or through the audit role; the reason when
+    /// the account cannot be entered.
+    async fn enter(&self, account_id: &str) -> Result<std::sync::Arc<AccountClients>, String> {
+        let mut entered = self.entered.lock().await;
+        if let Some(clients) = entered.get(account_id) {
+            return Ok(clients.clone());
+        }
+        let config = if account_id == self.caller_account {
+            self.base.clone()
+        } else {
+            let role_arn = format!(
+                "arn:{}:iam::{account_id}:role/{}",
+                self.partition, self.options.role_name
+            );
+            clients::assume_role(
+                &self.base,
+                &role_arn,
+                self.options.external_id.as_deref(),
+                &self.recorder,
+            )
+            .await
+            .map_err(|f| format!("cannot assume {role_arn}: {}", f.message))?
+        };
+        let clients = std::sync::Arc::new(AccountClients::new(
+            config,
+            self.recorder.clone(),
+            self.options.connection.endpoint_url.clone(),
+            self.limits.clone(),
+        ));
+        entered.insert(account_id.to_string(), clients.clone());
+        Ok(clients)
+    }
+
+    /// The bucket as it is now; `Ok(None)` when it no longer exists.
+    pub async fn bucket(
+        &self,
+        account_id: &str,
+        name: &str,
+        created: Option<String>,
+    ) -> Result<Option<crate::snapshot::Bucket>, String> {
+        let clients = self.enter(account_id).await?;
+        Ok(account::reread_bucket(&clients, name, created, &self.options.read_plan).await)
+    }
+
+    /// The account's Block Public Access settings as they are now.
+    pub async fn account_public_access_block(
+        &self,
+        account_id: &str,
+    ) -> Result<Section<crate::snapshot::PublicAccessBlock>, String> {
+        let clients = self.enter(account_id).await?;
+        Ok(account::reread_account_public_access_block(&clients, account_id).await)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

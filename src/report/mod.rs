@@ -234,6 +234,17 @@ fn section_state(
 }
 
 /// The stable identity of a finding.
+/// Today's date, `YYYY-MM-DD` (UTC): it decides which waivers have expired.
+pub fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
 pub fn fingerprint(rule_id: &str, partition: &str, resource: &ResourceRef) -> String {
     let mut hasher = Sha256::new();
     for part in [rule_id, partition, &resource.account_id, &resource.arn] {
