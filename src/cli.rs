@@ -62,22 +62,17 @@ pub struct ScanArgs {
     /// a CI matrix or a Kubernetes Indexed Job; `s3audit merge` joins the shards' snapshots.
     #[arg(long, value_name = "K/N", requires = "org", value_parser = parse_shard)]
     pub shard: Option<crate::snapshot::Shard>,
+    /// With --org: take the organization's accounts from this file, written once by
+    /// `s3audit list-accounts`, instead of reading Organizations in every shard (one
+    /// `DescribeOrganization` checks that the credentials are in that organization).
+    #[arg(long, value_name = "FILE", requires = "org", conflicts_with = "ou")]
+    pub accounts_from: Option<PathBuf>,
     /// The role assumed in every account but the caller's.
     #[arg(long, default_value = "OrganizationAccountAccessRole")]
     pub role_name: String,
     /// The external id the role's trust policy requires.
     #[arg(long)]
     pub external_id: Option<String>,
-    /// The AWS profile for the base credentials, as in the AWS CLI.
-    #[arg(long, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
-    /// The region for account-level calls, as in the AWS CLI (buckets are read in their own).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Send every request to this URL (an emulator such as moto); S3 then uses path-style
-    /// addressing.
-    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
-    pub endpoint_url: Option<String>,
     /// Also write the snapshot to this file, for `s3audit evaluate` later.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
@@ -98,6 +93,30 @@ pub struct ScanArgs {
     /// detection rules that fire on bursts of `GetBucket*` calls (default: no cap).
     #[arg(long, value_name = "N", value_parser = positive_rate)]
     pub max_requests_per_second: Option<f64>,
+    /// Read every section of every bucket and account even when `rules.only`, `rules.disable`,
+    /// `--only-rules` or `--disable-rules` select rules (a selection otherwise reads only
+    /// the sections its rules need), for a complete snapshot.
+    #[arg(long)]
+    pub read_all: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How s3audit reaches AWS: credentials, endpoint, timeouts and retries.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// The AWS profile for the base credentials, as in the AWS CLI.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// The region for account-level calls, as in the AWS CLI (buckets are read in their own).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every request to this URL (an emulator such as moto); S3 then uses path-style
+    /// addressing.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
     /// Seconds before one AWS call (retries included) is abandoned and recorded as an error.
     #[arg(long, default_value_t = 60)]
     pub call_timeout: u64,
@@ -112,13 +131,6 @@ pub struct ScanArgs {
     /// jitter); each later attempt waits up to twice as long.
     #[arg(long, value_name = "MS", default_value_t = 200)]
     pub retry_backoff_ms: u64,
-    /// Read every section of every bucket and account even when `rules.only`, `rules.disable`,
-    /// `--only-rules` or `--disable-rules` select rules (a selection otherwise reads only
-    /// the sections its rules need), for a complete snapshot.
-    #[arg(long)]
-    pub read_all: bool,
-    #[command(flatten)]
-    pub report: ReportArgs,
 }
 
 /// Which outcomes the reports list one by one.
@@ -213,6 +225,19 @@ pub enum Command {
         idle_exit: Option<u64>,
         #[command(flatten)]
         scan: Box<ScanArgs>,
+    },
+    /// Read the organization's membership once and write it (`--out FILE`, JSON) for the
+    /// shards of a run to share with `--org --accounts-from FILE --shard K/N`. Lists the
+    /// ACTIVE accounts, under `--ou` when given.
+    ListAccounts {
+        /// Where to write the listing.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only accounts under this organizational unit, recursively.
+        #[arg(long, value_name = "OU_ID")]
+        ou: Option<String>,
+        #[command(flatten)]
+        connection: ConnectionArgs,
     },
     /// Print the least-privilege IAM policy for the calls s3audit makes.
     IamPolicy,
@@ -451,11 +476,16 @@ pub fn run(cli: Cli) -> Result<u8> {
                 wait_seconds,
                 debounce: std::time::Duration::from_millis(debounce_ms),
                 idle_exit: idle_exit.map(std::time::Duration::from_secs),
-                crawl: crawl_options(&scan, &rules, &config),
+                crawl: crawl_options(&scan, &rules, &config)?,
             };
             crate::watch::run(options, rules, config)?;
             Ok(exit::CLEAN)
         }
+        Command::ListAccounts {
+            out,
+            ou,
+            connection,
+        } => list_accounts(&out, ou, &connection),
         Command::IamPolicy => {
             println!(
                 "{}",
@@ -481,7 +511,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     // of crawling.
     let (rules, config) = load_rules(&args.report)?;
     let baseline = load_baseline(&args.report)?;
-    let options = crawl_options(args, &rules, &config);
+    let options = crawl_options(args, &rules, &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -493,22 +523,20 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     report_on(&snapshot, &rules, &config, baseline.as_ref(), &args.report)
 }
 
-fn crawl_options(args: &ScanArgs, rules: &RuleSet, config: &Config) -> crawl::CrawlOptions {
-    crawl::CrawlOptions {
-        connection: crawl::clients::Connection {
-            profile: args.profile.clone(),
-            region: args.region.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-            call_timeout: std::time::Duration::from_secs(args.call_timeout),
-            max_attempts: args.max_attempts,
-            retry_mode: args.retry_mode,
-            retry_backoff: std::time::Duration::from_millis(args.retry_backoff_ms),
-        },
+fn crawl_options(args: &ScanArgs, rules: &RuleSet, config: &Config) -> Result<crawl::CrawlOptions> {
+    let accounts_from = args
+        .accounts_from
+        .as_deref()
+        .map(crawl::listing::AccountListing::load)
+        .transpose()?;
+    Ok(crawl::CrawlOptions {
+        connection: connection(&args.connection),
         org: args.org,
         accounts: args.accounts.clone(),
         exclude_accounts: args.exclude_accounts.clone(),
         ou: args.ou.clone(),
         shard: args.shard,
+        accounts_from,
         // The whole catalog reads everything, for a complete snapshot; a selection of rules
         // (`rules.only`, `rules.disable`) reads only what it needs.
         read_plan: if args.read_all
@@ -526,7 +554,45 @@ fn crawl_options(args: &ScanArgs, rules: &RuleSet, config: &Config) -> crawl::Cr
         max_requests_per_account: args.max_requests_per_account,
         max_requests_per_second: args.max_requests_per_second,
         quiet: args.report.quiet,
+    })
+}
+
+fn connection(args: &ConnectionArgs) -> crawl::clients::Connection {
+    crawl::clients::Connection {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        call_timeout: std::time::Duration::from_secs(args.call_timeout),
+        max_attempts: args.max_attempts,
+        retry_mode: args.retry_mode,
+        retry_backoff: std::time::Duration::from_millis(args.retry_backoff_ms),
     }
+}
+
+/// `s3audit list-accounts`: the organization's membership, read once, for the shards.
+fn list_accounts(out: &Path, ou: Option<String>, connection_args: &ConnectionArgs) -> Result<u8> {
+    let options = crawl::listing::ListOptions {
+        connection: connection(connection_args),
+        ou,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let listing = runtime.block_on(crawl::list_accounts(&options))?;
+    let text = serde_json::to_string_pretty(&listing)? + "\n";
+    std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "{}: {} ACTIVE account(s) of organization {}{}",
+        out.display(),
+        listing.accounts.len(),
+        listing.organization.id,
+        listing
+            .ou
+            .as_deref()
+            .map_or(String::new(), |ou| format!(" under {ou}"))
+    );
+    Ok(exit::CLEAN)
 }
 
 fn write_plan(

@@ -773,27 +773,42 @@ fn four_shards_merged_give_the_results_of_one_run() {
     let (whole, whole_snapshot) = emulator.audit_into(whole_dir.path(), None, &[]);
 
     let work = tempfile::tempdir().unwrap();
+    // The membership read once for the shards that share it.
+    let listing = work.path().join("accounts.json");
+    let listing_arg = listing.to_str().unwrap();
+    let output = emulator.s3audit(None, &["list-accounts", "--out", listing_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let listed = read_json(&listing);
+    assert_eq!(
+        listed["organization"]["account_ids"],
+        whole_snapshot["organization"]["account_ids"]
+    );
     let mut shard_files = Vec::new();
     let mut accounts_per_shard = Vec::new();
     for index in 0..4 {
         let file = work.path().join(format!("shard-{index}.json"));
         let out = work.path().join(format!("out-{index}"));
         let shard = format!("{index}/4");
-        let output = emulator.s3audit(
-            None,
-            &[
-                "--org",
-                "--shard",
-                &shard,
-                "--quiet",
-                "--format",
-                "json",
-                "--output-dir",
-                out.to_str().unwrap(),
-                "--snapshot",
-                file.to_str().unwrap(),
-            ],
-        );
+        let mut args = vec![
+            "--org",
+            "--shard",
+            &shard,
+            "--quiet",
+            "--format",
+            "json",
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--snapshot",
+            file.to_str().unwrap(),
+        ];
+        // Shards 0 and 1 take the accounts from the listing, 2 and 3 read Organizations:
+        // the merge refuses listings that disagree, so it also checks the two against
+        // each other.
+        let shared = index < 2;
+        if shared {
+            args.extend(["--accounts-from", listing_arg]);
+        }
+        let output = emulator.s3audit(None, &args);
         // A shard without findings exits 0, one with findings 1.
         assert!(
             matches!(output.status.code(), Some(0 | 1)),
@@ -805,9 +820,38 @@ fn four_shards_merged_give_the_results_of_one_run() {
             part["shard"],
             serde_json::json!({"index": index, "count": 4})
         );
+        let listings = &part["api_calls"]["organizations:ListAccounts"];
+        if shared {
+            assert_eq!(listings, &Value::Null, "shard {index} listed the accounts");
+            assert_eq!(part["api_calls"]["organizations:DescribeOrganization"], 1);
+        } else {
+            assert!(listings.as_u64().unwrap() >= 1, "shard {index}: {listings}");
+        }
         accounts_per_shard.push(part["accounts"].as_array().unwrap().len());
         shard_files.push(file.to_str().unwrap().to_string());
     }
+    // A listing of another organization is refused before any account is read.
+    let mut foreign = listed.clone();
+    foreign["organization"]["id"] = "o-someoneelse".into();
+    let foreign_path = work.path().join("foreign.json");
+    std::fs::write(&foreign_path, foreign.to_string()).unwrap();
+    let output = emulator.s3audit(
+        None,
+        &[
+            "--org",
+            "--accounts-from",
+            foreign_path.to_str().unwrap(),
+            "--output-dir",
+            work.path().join("foreign").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("the account listing is of organization o-someoneelse"),
+        "{}",
+        text(&output)
+    );
+    assert!(!work.path().join("foreign").join("s3audit.json").exists());
     // The scenario's five accounts spread over more than one shard, or this proves nothing.
     assert!(
         accounts_per_shard.iter().filter(|&&n| n > 0).count() >= 2,

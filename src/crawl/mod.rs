@@ -6,6 +6,7 @@ mod account;
 mod bucket;
 pub mod classify;
 pub mod clients;
+pub mod listing;
 mod progress;
 pub mod recorder;
 mod storage_metrics;
@@ -38,6 +39,9 @@ pub struct CrawlOptions {
     pub ou: Option<String>,
     /// Only the accounts of this shard (by a hash of the account id).
     pub shard: Option<Shard>,
+    /// With `org`: the membership as `s3audit list-accounts` wrote it, instead of reading
+    /// Organizations again.
+    pub accounts_from: Option<listing::AccountListing>,
     /// The sections to read: those the enabled rules need, or every one.
     pub read_plan: ReadPlan,
     pub role_name: String,
@@ -61,16 +65,16 @@ struct Target {
 
 pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
     let started = Instant::now();
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("the current time formats");
+    let started_at = now_rfc3339();
     let recorder = Recorder::default();
     let base = clients::base_config(&options.connection).await;
     let (caller_account, partition) = identify(&base, &recorder).await?;
 
     let (organization, targets) = if options.org {
-        let (organization, targets) =
-            organization_accounts(&base, &recorder, &[], options.ou.as_deref()).await?;
+        let (organization, targets) = match &options.accounts_from {
+            Some(listing) => listed_accounts(&base, &recorder, listing).await?,
+            None => organization_accounts(&base, &recorder, &[], options.ou.as_deref()).await?,
+        };
         (Some(organization), targets)
     } else {
         let targets = vec![Target {
@@ -129,6 +133,74 @@ pub async fn crawl(options: &CrawlOptions) -> Result<Snapshot> {
         shard: options.shard,
         ..Snapshot::new(&started_at, &partition, organization, accounts)
     })
+}
+
+/// The organization's membership for `s3audit list-accounts`: the organization, and its
+/// ACTIVE accounts (under `--ou` when given). `--accounts`, `--exclude-accounts` and
+/// `--shard` are left to the runs that use the listing.
+pub async fn list_accounts(options: &listing::ListOptions) -> Result<listing::AccountListing> {
+    let recorder = Recorder::default();
+    let base = clients::base_config(&options.connection).await;
+    let (organization, targets) =
+        organization_accounts(&base, &recorder, &[], options.ou.as_deref()).await?;
+    Ok(listing::AccountListing {
+        format: listing::LISTING_FORMAT.to_string(),
+        listed_at: now_rfc3339(),
+        organization,
+        ou: options.ou.clone(),
+        accounts: targets
+            .into_iter()
+            .map(|t| listing::ListedAccount {
+                id: t.id,
+                name: t.name,
+            })
+            .collect(),
+    })
+}
+
+/// The accounts of a listing, once the caller is known to be in that organization: a
+/// listing of another organization would audit accounts the credentials cannot enter, or
+/// worse, the wrong ones.
+async fn listed_accounts(
+    base: &aws_config::SdkConfig,
+    recorder: &Recorder,
+    listing: &listing::AccountListing,
+) -> Result<(Organization, Vec<Target>)> {
+    let described = clients::organizations(base, recorder, &[])
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(explain("DescribeOrganization", &e)))
+        .context(
+            "cannot describe the organization to check the account listing against; help: \
+             --org needs credentials of the management account or a delegated administrator",
+        )?;
+    let id = described
+        .organization()
+        .and_then(|o| o.id())
+        .context("DescribeOrganization returned no organization id")?;
+    if id != listing.organization.id {
+        bail!(
+            "the account listing is of organization {}, but these credentials are in {id}; \
+             help: write the listing with `s3audit list-accounts` and the same credentials",
+            listing.organization.id
+        );
+    }
+    let targets = listing
+        .accounts
+        .iter()
+        .map(|a| Target {
+            id: a.id.clone(),
+            name: a.name.clone(),
+        })
+        .collect();
+    Ok((listing.organization.clone(), targets))
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats")
 }
 
 /// The caller's account and partition (`sts:GetCallerIdentity`).

@@ -76,7 +76,7 @@ fn syntax_error(text: &str, path: &Path, e: &serde_json::Error) -> LoadError {
 }
 
 /// The 0-based byte offset of a 1-based line and column (serde_json counts columns in bytes).
-fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+pub(crate) fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     let line_start: usize = text
         .split_inclusive('\n')
         .take(line.saturating_sub(1))
