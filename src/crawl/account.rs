@@ -853,17 +853,30 @@ async fn read_bucket_findings(
         Ok(pages) => pages,
         Err(failure) => return failure.into_section(),
     };
+    let findings = pages.iter().flat_map(|page| page.findings());
+    // A finding that names no resource cannot be matched to its bucket; dropping it would
+    // let the bucket it is about pass, so the whole list is unusable.
+    if let Some(unnamed) = findings.clone().find(|f| f.resource().is_none()) {
+        return Section::Error(ReadFailure {
+            message: format!(
+                "ListFindingsV2 returned finding {} without the resource it is about",
+                unnamed.id()
+            ),
+            operation: Some("ListFindingsV2".into()),
+            ..ReadFailure::default()
+        });
+    }
     Section::present(
-        pages
-            .iter()
-            .flat_map(|page| page.findings())
-            .map(|f| AnalyzerFinding {
-                id: f.id().to_string(),
-                resource: f.resource().unwrap_or_default().to_string(),
-                finding_type: f
-                    .finding_type()
-                    .map_or_else(String::new, |t| t.as_str().to_string()),
-                status: f.status().as_str().to_string(),
+        findings
+            .filter_map(|f| {
+                Some(AnalyzerFinding {
+                    id: f.id().to_string(),
+                    resource: f.resource()?.to_string(),
+                    finding_type: f
+                        .finding_type()
+                        .map_or_else(String::new, |t| t.as_str().to_string()),
+                    status: f.status().as_str().to_string(),
+                })
             })
             .collect(),
     )

@@ -411,9 +411,16 @@ async fn organization_accounts(
     let org = described
         .organization()
         .context("DescribeOrganization returned no organization")?;
+    // The id tells organizations apart when shards are merged: never guessed.
     let mut organization = Organization {
-        id: org.id().unwrap_or_default().to_string(),
-        management_account_id: org.master_account_id().unwrap_or_default().to_string(),
+        id: org
+            .id()
+            .context("DescribeOrganization returned no organization id")?
+            .to_string(),
+        management_account_id: org
+            .master_account_id()
+            .context("DescribeOrganization returned no management account id")?
+            .to_string(),
         account_ids: Vec::new(),
     };
 

@@ -281,3 +281,61 @@ async fn list_accounts_follows_next_tokens_and_keeps_active_accounts() {
     let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(ids, ["111111111111", "333333333333"]);
 }
+
+#[tokio::test]
+async fn an_analyzer_finding_without_a_resource_makes_the_findings_unreadable() {
+    use aws_sdk_accessanalyzer::operation::list_analyzers::ListAnalyzersOutput;
+    use aws_sdk_accessanalyzer::operation::list_findings_v2::ListFindingsV2Output;
+    use aws_sdk_accessanalyzer::types::{
+        AnalyzerStatus, AnalyzerSummary, FindingStatus, FindingSummaryV2, Type,
+    };
+    let time = aws_smithy_types::DateTime::from_secs(0);
+    let analyzers = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(move || {
+        ListAnalyzersOutput::builder()
+            .analyzers(
+                AnalyzerSummary::builder()
+                    .arn("arn:aws:access-analyzer:us-east-1:111111111111:analyzer/a")
+                    .name("a")
+                    .r#type(Type::Account)
+                    .created_at(time)
+                    .status(AnalyzerStatus::Active)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    });
+    let finding = move |id: &str, resource: Option<&str>| {
+        FindingSummaryV2::builder()
+            .id(id)
+            .set_resource(resource.map(str::to_string))
+            .resource_type(aws_sdk_accessanalyzer::types::ResourceType::AwsS3Bucket)
+            .resource_owner_account("111111111111")
+            .status(FindingStatus::Active)
+            .created_at(time)
+            .analyzed_at(time)
+            .updated_at(time)
+            .build()
+            .unwrap()
+    };
+    let findings = mock!(aws_sdk_accessanalyzer::Client::list_findings_v2).then_output(move || {
+        ListFindingsV2Output::builder()
+            .findings(finding("named", Some("arn:aws:s3:::shared")))
+            .findings(finding("unnamed", None))
+            .build()
+            .unwrap()
+    });
+    let clients = clients(&[&analyzers, &findings]);
+    let read = account::read_analyzers(&clients, &["us-east-1".to_string()]).await;
+    let analyzers = read.value().expect("the analyzers were listed");
+    match &analyzers[0].bucket_findings {
+        Section::Error(failure) => assert!(
+            failure
+                .message
+                .contains("finding unnamed without the resource"),
+            "{}",
+            failure.message
+        ),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}

@@ -162,6 +162,12 @@ pub fn evaluate(
     let multi_region_rules = rules_of_kind(rules, ResourceKind::MultiRegionAccessPoint);
     let directory_bucket_rules = rules_of_kind(rules, ResourceKind::DirectoryBucket);
     let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
+    // The `account` variable is converted into CEL's values once per account, not once per
+    // bucket: each bucket's scope is a child of its account's.
+    let account_scopes: Vec<Context> = account_views
+        .iter()
+        .map(|view| account_scope(&root, view))
+        .collect();
 
     let mut evaluations = Vec::new();
     for (account_index, account) in snapshot.accounts.iter().enumerate() {
@@ -223,12 +229,10 @@ pub fn evaluate(
             .flat_map_iter(|&(account_index, bucket_index)| {
                 let account = &snapshot.accounts[account_index];
                 let bucket = &account.buckets.value().expect("listed above")[bucket_index];
-                let view = &account_views[account_index];
                 let outcomes = bucket_outcomes(
-                    &root,
+                    &account_scopes[account_index],
                     &bucket_rules,
                     account,
-                    view,
                     bucket,
                     &scope,
                     critical,
@@ -457,13 +461,13 @@ fn part_outcomes(
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("account", account_view.clone());
     scope.add_variable_from_value(variable, view);
+    let sections = SectionsOf {
+        account: account.sections(),
+        part: Some((variable, sections)),
+    };
     rules
         .iter()
-        .map(|(_, rule)| {
-            evaluate_rule(rule, &scope, |s| {
-                section_failure(account, Some((variable, sections.clone())), &[], s)
-            })
-        })
+        .map(|(_, rule)| evaluate_rule(rule, &scope, |s| section_failure(&sections, &[], s)))
         .collect()
 }
 
@@ -492,46 +496,54 @@ fn account_outcomes(
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("account", account_view.clone());
     scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
+    let sections = SectionsOf {
+        account: account.sections(),
+        part: None,
+    };
     rules
         .iter()
         .map(|(_, rule)| {
             evaluate_rule(rule, &scope, |s| {
-                section_failure(account, None, &analyzed.unreadable, s)
+                section_failure(&sections, &analyzed.unreadable, s)
             })
         })
         .collect()
 }
 
+/// A scope holding the `account` variable, the parent of its resources' scopes.
+fn account_scope<'r>(root: &'r Context<'r, 'static>, account_view: &Value) -> Context<'r, 'static> {
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_from_value("account", account_view.clone());
+    scope
+}
+
 /// Outcomes of bucket rules on one bucket, analysed and converted to CEL once for all rules.
 fn bucket_outcomes(
-    root: &Context,
+    account_scope: &Context,
     rules: &BucketRules,
     account: &Account,
-    account_view: &Value,
     bucket: &Bucket,
     org: &Scope,
     critical: &BucketSelectors,
 ) -> Vec<Outcome> {
     let partition = org.partition.as_str();
     let analyzed = analyze_bucket(account, bucket, org, critical);
-    let mut scope = root.new_inner_scope();
-    scope.add_variable_from_value("account", account_view.clone());
+    let mut scope = account_scope.new_inner_scope();
     scope.add_variable_from_value(
         "bucket",
         bucket_view(bucket, partition, &rules.sections_read),
     );
     scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
+    let sections = SectionsOf {
+        account: account.sections(),
+        part: Some(("bucket", bucket.sections())),
+    };
     rules
         .rules
         .iter()
         .map(|(_, rule)| {
             evaluate_rule(rule, &scope, |s| {
-                section_failure(
-                    account,
-                    Some(("bucket", bucket.sections())),
-                    &analyzed.unreadable,
-                    s,
-                )
+                section_failure(&sections, &analyzed.unreadable, s)
             })
         })
         .collect()
@@ -636,10 +648,16 @@ fn entry_failure(account: &Account) -> Option<UnknownReason> {
     }
 }
 
+/// The sections a rule may require: the account's, and those of the resource evaluated
+/// (its CEL variable and its sections), listed once per resource rather than once per rule.
+struct SectionsOf<'a> {
+    account: Sections<'a>,
+    part: Option<(&'a str, Sections<'a>)>,
+}
+
 /// Why `section` (`bucket.policy`, `account.trails`) cannot be used, if it cannot.
 fn section_failure(
-    account: &Account,
-    part: Option<(&str, Sections)>,
+    sections: &SectionsOf,
     unreadable: &[(&'static str, ReadFailure)],
     section: &str,
 ) -> Option<UnknownReason> {
@@ -648,12 +666,12 @@ fn section_failure(
         return Some(reason(SectionState::Error, failure));
     }
     let (root, name) = section.split_once('.')?;
-    let sections = match part {
-        Some((variable, sections)) if variable == root => sections,
-        _ if root == "account" => account.sections(),
+    let listed = match &sections.part {
+        Some((variable, listed)) if *variable == root => listed,
+        _ if root == "account" => &sections.account,
         _ => return None,
     };
-    let (_, found) = sections.into_iter().find(|(n, _)| *n == name)?;
+    let (_, found) = listed.iter().find(|(n, _)| *n == name)?;
     found
         .failure()
         .map(|(state, failure)| reason(state, failure))
@@ -766,10 +784,9 @@ pub(crate) fn evaluate_one(
     let rules = [(0, rule)];
     let mut outcomes = match bucket {
         Some(bucket) => bucket_outcomes(
-            &root,
+            &account_scope(&root, &view),
             &BucketRules::new(rules.to_vec()),
             account,
-            &view,
             bucket,
             scope,
             &BucketSelectors::default(),
