@@ -156,9 +156,11 @@ fn child(path: &str) {
     let t = Instant::now();
     let snapshot = load_file(std::path::Path::new(path)).expect("the generated snapshot loads");
     let load = t.elapsed();
+    let rss_load = peak_rss_mib();
     let t = Instant::now();
     let evaluations = evaluate(&snapshot, &rules, &Config::default().selectors());
     let eval = t.elapsed();
+    let rss_eval = peak_rss_mib();
     let t = Instant::now();
     let results = Results::build(
         &snapshot,
@@ -167,6 +169,7 @@ fn child(path: &str) {
         &Config::default(),
         "2026-01-01",
     );
+    let rss_results = peak_rss_mib();
     // As the command line does: the outcomes are not needed once the results are built.
     let evaluation_count = evaluations.len();
     drop(evaluations);
@@ -215,7 +218,11 @@ fn child(path: &str) {
         "evaluations/s         {:.0}",
         evaluation_count as f64 / eval.as_secs_f64()
     );
-    println!("findings              {}", results.findings.len());
+    println!(
+        "findings              {} (unknown outcomes {})",
+        results.findings.len(),
+        results.unknown.len()
+    );
     println!(
         "results + JSON + SARIF {:.2} s ({} MB JSON, {} MB SARIF)",
         report.as_secs_f64(),
@@ -226,7 +233,12 @@ fn child(path: &str) {
         "total wall time       {:.2} s",
         total.elapsed().as_secs_f64()
     );
-    println!("peak RSS              {:.0} MiB", peak_rss_mib());
+    // Peak so far after each phase: where the memory goes.
+    println!(
+        "peak RSS              {:.0} MiB (after loading {rss_load:.0}, evaluating \
+         {rss_eval:.0}, building results {rss_results:.0})",
+        peak_rss_mib()
+    );
     println!("threads               {}", rayon::current_num_threads());
 }
 

@@ -778,38 +778,60 @@ pub fn write_reports(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
     }
+    if args.format.contains(&Format::Console) && !args.quiet {
+        use std::io::Write as _;
+        // anstream drops the colours when stdout is not a terminal or NO_COLOR is set.
+        let mut out = anstream::stdout();
+        write!(out, "{}", report::console::render(results)).context("cannot write to stdout")?;
+    }
+    let wanted = |format| args.format.contains(&format);
+    let index_of = report::sarif::rule_indexes(rules);
+    let sarif_files = if wanted(Format::Sarif) {
+        remove_stale_sarif(dir)?;
+        report::sarif::render(results, rules, &index_of)
+    } else {
+        Vec::new()
+    };
+    // The files are written side by side: for a large organization the JSON and the SARIF
+    // files are hundreds of megabytes each, and serializing them is most of a run's time.
+    let write_one_json = || -> Result<Vec<PathBuf>> {
+        if !wanted(Format::Json) {
+            return Ok(Vec::new());
+        }
+        let path = dir.join("s3audit.json");
+        write_json(&path, results)?;
+        Ok(vec![path])
+    };
+    let write_sarif = || -> Result<Vec<PathBuf>> {
+        use rayon::prelude::*;
+        sarif_files
+            .par_iter()
+            .map(|file| {
+                let path = dir.join(&file.name);
+                write_json(&path, file)?;
+                Ok(path)
+            })
+            .collect()
+    };
+    let write_html = || -> Result<Vec<PathBuf>> {
+        if !wanted(Format::Html) {
+            return Ok(Vec::new());
+        }
+        let path = dir.join("s3audit.html");
+        let html = report::html::render(results, rules, snapshot, critical)?;
+        std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(vec![path])
+    };
+    let (json, (sarif, html)) =
+        rayon::join(write_one_json, || rayon::join(write_sarif, write_html));
+    let (json, sarif, html) = (json?, sarif?, html?);
     let mut written = Vec::new();
     for format in &args.format {
         match format {
-            Format::Console if args.quiet => {}
-            Format::Console => {
-                use std::io::Write as _;
-                // anstream drops the colours when stdout is not a terminal or NO_COLOR is set.
-                let mut out = anstream::stdout();
-                write!(out, "{}", report::console::render(results))
-                    .context("cannot write to stdout")?;
-            }
-            Format::Json => {
-                let path = dir.join("s3audit.json");
-                write_json(&path, results)?;
-                written.push(path);
-            }
-            Format::Sarif => {
-                remove_stale_sarif(dir)?;
-                let index_of = report::sarif::rule_indexes(rules);
-                for file in report::sarif::render(results, rules, &index_of) {
-                    let path = dir.join(&file.name);
-                    write_json(&path, &file)?;
-                    written.push(path);
-                }
-            }
-            Format::Html => {
-                let path = dir.join("s3audit.html");
-                let html = report::html::render(results, rules, snapshot, critical)?;
-                std::fs::write(&path, html)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                written.push(path);
-            }
+            Format::Console => {}
+            Format::Json => written.extend(json.iter().cloned()),
+            Format::Sarif => written.extend(sarif.iter().cloned()),
+            Format::Html => written.extend(html.iter().cloned()),
         }
     }
     if !args.quiet {

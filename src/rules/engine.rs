@@ -222,33 +222,43 @@ pub fn evaluate(
             (0..account.buckets.value().map_or(0, Vec::len)).map(move |b| (a, b))
         })
         .collect();
-    // Straight into the one list: no per-bucket vectors kept alongside it.
-    evaluations.par_extend(
-        buckets
-            .par_iter()
-            .flat_map_iter(|&(account_index, bucket_index)| {
-                let account = &snapshot.accounts[account_index];
-                let bucket = &account.buckets.value().expect("listed above")[bucket_index];
-                let outcomes = bucket_outcomes(
-                    &account_scopes[account_index],
-                    &bucket_rules,
-                    account,
-                    bucket,
-                    &scope,
-                    critical,
-                );
-                bucket_rules
-                    .rules
-                    .iter()
-                    .zip(outcomes)
-                    .map(move |((rule, _), outcome)| Evaluation {
-                        rule: *rule,
-                        account: account_index,
-                        target: Target::Bucket(bucket_index),
-                        outcome,
-                    })
-            }),
-    );
+    // Every bucket has one outcome per bucket rule: the list is sized once and each bucket
+    // fills its own slice, so a million outcomes are never held twice while being gathered.
+    let per_bucket = bucket_rules.rules.len();
+    let first = evaluations.len();
+    let unfilled = Evaluation {
+        rule: 0,
+        account: 0,
+        target: Target::Account,
+        outcome: Outcome::NotApplicable,
+    };
+    evaluations.resize(first + buckets.len() * per_bucket, unfilled);
+    evaluations[first..]
+        .par_chunks_mut(per_bucket.max(1))
+        .zip(buckets.par_iter())
+        .for_each(|(slots, &(account_index, bucket_index))| {
+            let account = &snapshot.accounts[account_index];
+            let bucket = &account.buckets.value().expect("listed above")[bucket_index];
+            let outcomes = bucket_outcomes(
+                &account_scopes[account_index],
+                &bucket_rules,
+                account,
+                bucket,
+                &scope,
+                critical,
+            );
+            for (slot, ((rule, _), outcome)) in slots
+                .iter_mut()
+                .zip(bucket_rules.rules.iter().zip(outcomes))
+            {
+                *slot = Evaluation {
+                    rule: *rule,
+                    account: account_index,
+                    target: Target::Bucket(bucket_index),
+                    outcome,
+                };
+            }
+        });
     evaluations
 }
 
