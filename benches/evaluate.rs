@@ -116,7 +116,7 @@ fn bucket(account: usize, index: usize) -> Bucket {
         format!("t{}", index % 17),
     )]));
     if index.is_multiple_of(50) {
-        b.versioning = Section::Denied(s3audit::snapshot::ReadFailure {
+        b.versioning = Section::denied(s3audit::snapshot::ReadFailure {
             code: Some("AccessDenied".into()),
             message: "Access Denied".into(),
             ..Default::default()

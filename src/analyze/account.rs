@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn unread_selectors_make_a_missing_coverage_unreadable() {
-        let denied = Section::Denied(ReadFailure {
+        let denied = Section::denied(ReadFailure {
             code: Some("AccessDenied".into()),
             message: "no".into(),
             ..ReadFailure::default()
@@ -482,7 +482,7 @@ mod tests {
         assert!(!c.write && !c.read);
         assert_eq!(unreadable, 0);
         let mut unknown = trail(true, Section::present(basic("All", &["arn:aws:s3"])));
-        unknown.logging = Section::Denied(ReadFailure {
+        unknown.logging = Section::denied(ReadFailure {
             code: Some("AccessDeniedException".into()),
             message: "no".into(),
             ..ReadFailure::default()

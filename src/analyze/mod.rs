@@ -1205,8 +1205,8 @@ mod join_tests {
             ..ReadFailure::default()
         };
         match state {
-            SectionState::Denied => Section::Denied(failure),
-            _ => Section::Error(failure),
+            SectionState::Denied => Section::denied(failure),
+            _ => Section::error(failure),
         }
     }
 

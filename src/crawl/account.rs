@@ -576,8 +576,8 @@ fn unlocated_bucket(name: &str, created: Option<String>, failure: Failure) -> Bu
         ..cause
     };
     let state = match failure {
-        Failure::Denied(_) => Section::Denied(reason),
-        _ => Section::Error(reason),
+        Failure::Denied(_) => Section::denied(reason),
+        _ => Section::error(reason),
     };
     Bucket {
         creation_date: created,
@@ -755,7 +755,7 @@ async fn read_access_points_in(
                 // Missing settings would read as "all off": say they were not given.
                 match d.public_access_block_configuration() {
                     Some(c) => Section::present(public_access_block(Some(c))),
-                    None => Section::Error(ReadFailure {
+                    None => Section::error(ReadFailure {
                         code: None,
                         message: "GetAccessPoint gave no PublicAccessBlockConfiguration".into(),
                         ..ReadFailure::default()
@@ -807,7 +807,7 @@ pub(super) async fn read_analyzers(
             } else {
                 // An analyzer that is not active has no current findings: "none" would
                 // read as "nothing public".
-                Section::Error(ReadFailure {
+                Section::error(ReadFailure {
                     code: None,
                     message: format!("the analyzer is {}, not ACTIVE", a.status().as_str()),
                     ..ReadFailure::default()
@@ -857,7 +857,7 @@ async fn read_bucket_findings(
     // A finding that names no resource cannot be matched to its bucket; dropping it would
     // let the bucket it is about pass, so the whole list is unusable.
     if let Some(unnamed) = findings.clone().find(|f| f.resource().is_none()) {
-        return Section::Error(ReadFailure {
+        return Section::error(ReadFailure {
             message: format!(
                 "ListFindingsV2 returned finding {} without the resource it is about",
                 unnamed.id()

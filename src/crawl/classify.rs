@@ -29,8 +29,8 @@ impl Failure {
     pub fn into_section<T>(self) -> Section<T> {
         match self {
             Failure::Absent(code) => Section::Absent { code },
-            Failure::Denied(f) => Section::Denied(f),
-            Failure::Error(f) => Section::Error(f),
+            Failure::Denied(f) => Section::denied(f),
+            Failure::Error(f) => Section::error(f),
         }
     }
 
@@ -218,7 +218,7 @@ where
 pub fn required<T>(section: Section<Option<T>>, what: &str) -> Section<T> {
     match section {
         Section::Present { value: Some(value) } => Section::present(value),
-        Section::Present { value: None } => Section::Error(ReadFailure {
+        Section::Present { value: None } => Section::error(ReadFailure {
             code: None,
             message: format!("the response had no {what}"),
             ..ReadFailure::default()

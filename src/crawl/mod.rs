@@ -387,7 +387,7 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
             code: failure.code,
             message: failure.message,
         },
-        &Section::Error(reason),
+        &Section::error(reason),
     )
 }
 

@@ -59,7 +59,7 @@ pub fn bucket_section(
             |m| Section::present(m.clone()),
         ),
         Some(Err(failure)) => failure.clone().into_section(),
-        None => Section::Error(ReadFailure {
+        None => Section::error(ReadFailure {
             message: "the storage metrics of the bucket's region were not read".into(),
             ..ReadFailure::default()
         }),

@@ -26,9 +26,9 @@ pub enum Section<T> {
         code: Option<String>,
     },
     /// AWS refused the read (AccessDenied, HTTP 403).
-    Denied(ReadFailure),
+    Denied(Box<ReadFailure>),
     /// Any other failure: throttling that outlived the retries, a timeout, a server error.
-    Error(ReadFailure),
+    Error(Box<ReadFailure>),
 }
 
 /// Why a section could not be read.
@@ -49,9 +49,20 @@ pub struct ReadFailure {
 }
 
 impl<T> Section<T> {
+    /// AWS refused the read. (The failure is boxed: a bucket has some twenty sections, and
+    /// a failure inline would make each of them as large as the largest.)
+    pub fn denied(failure: ReadFailure) -> Self {
+        Section::Denied(Box::new(failure))
+    }
+
+    /// The read failed otherwise.
+    pub fn error(failure: ReadFailure) -> Self {
+        Section::Error(Box::new(failure))
+    }
+
     /// A section a snapshot from an older s3audit does not have: unknown, never absent.
     pub fn not_read() -> Self {
-        Section::Error(ReadFailure {
+        Section::error(ReadFailure {
             code: Some("NotRead".into()),
             message: "the snapshot was taken by an s3audit that did not read this".into(),
             ..ReadFailure::default()
@@ -973,9 +984,9 @@ mod section_de {
                         http_status,
                     };
                     Ok(if state == SectionState::Denied {
-                        Section::Denied(failure)
+                        Section::denied(failure)
                     } else {
-                        Section::Error(failure)
+                        Section::error(failure)
                     })
                 }
             }

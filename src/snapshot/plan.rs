@@ -116,7 +116,7 @@ fn declared(section: &str) -> bool {
 impl<T> Section<T> {
     /// A section the crawl did not read because no enabled rule needed it.
     pub fn not_requested() -> Self {
-        Section::Error(ReadFailure {
+        Section::error(ReadFailure {
             code: Some(NOT_REQUESTED.into()),
             message: "not read: no rule enabled for the crawl needed it (s3audit reads only what \
                       its enabled rules need; crawl with --read-all for a complete snapshot)"
