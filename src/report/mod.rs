@@ -303,7 +303,7 @@ impl Results {
                         severity: rule.severity,
                         fingerprint: fingerprint(&rule.id, &snapshot.partition, &resource),
                         resource,
-                        detail: detail.clone(),
+                        detail: detail.as_deref().cloned(),
                         baseline: None,
                         waiver,
                     };
@@ -328,7 +328,7 @@ impl Results {
                     unknown.push(UnknownResult {
                         rule_id: rule.id.clone(),
                         resource: resource(),
-                        reasons: reasons.clone(),
+                        reasons: reasons.to_vec(),
                     });
                 }
                 Outcome::NotApplicable => {

@@ -38,13 +38,15 @@ pub struct UnknownReason {
     pub http_status: Option<u16>,
 }
 
+/// Sixteen bytes: a large organization has millions of outcomes, nearly all passes, so
+/// what a failure or an unknown carries is boxed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
     /// Failing, with the rule's `detail` when it has one.
-    Fail(Option<String>),
+    Fail(Option<Box<String>>),
     NotApplicable,
-    Unknown(Vec<UnknownReason>),
+    Unknown(Box<Vec<UnknownReason>>),
 }
 
 impl Outcome {
@@ -197,7 +199,7 @@ pub fn evaluate(
                 rule: *rule,
                 account: account_index,
                 target: Target::Account,
-                outcome: Outcome::Unknown(vec![reason.clone()]),
+                outcome: Outcome::Unknown(Box::new(vec![reason.clone()])),
             }));
         }
         evaluations.extend(account_resource_evaluations(
@@ -291,7 +293,7 @@ fn account_resource_evaluations(
             rule: *rule,
             account: account_index,
             target: Target::Account,
-            outcome: Outcome::Unknown(vec![reason.clone()]),
+            outcome: Outcome::Unknown(Box::new(vec![reason.clone()])),
         }));
     };
     if let Some(reason) = entry_failure(account) {
@@ -500,7 +502,7 @@ fn account_outcomes(
     org: &Scope,
 ) -> Vec<Outcome> {
     if let Some(reason) = entry_failure(account) {
-        return vec![Outcome::Unknown(vec![reason]); rules.len()];
+        return vec![Outcome::Unknown(Box::new(vec![reason])); rules.len()];
     }
     let analyzed = analyze_account(account, org);
     let mut scope = root.new_inner_scope();
@@ -581,22 +583,27 @@ pub(crate) fn evaluate_rule(
     if let Some(applies_if) = &rule.applies_if {
         let missing = unreadable(&mut rule.applies_if_reads.iter());
         if !missing.is_empty() {
-            return Outcome::Unknown(missing);
+            return Outcome::Unknown(Box::new(missing));
         }
         match run(applies_if, scope, "applies_if") {
             Ok(true) => {}
             Ok(false) => return Outcome::NotApplicable,
-            Err(reason) => return Outcome::Unknown(vec![*reason]),
+            Err(reason) => return Outcome::Unknown(Box::new(vec![*reason])),
         }
     }
     let missing = unreadable(&mut rule.requires.iter().chain(&rule.facts_read));
     if !missing.is_empty() {
-        return Outcome::Unknown(missing);
+        return Outcome::Unknown(Box::new(missing));
     }
     match run(&rule.condition, scope, "condition") {
         Ok(true) => Outcome::Pass,
-        Ok(false) => Outcome::Fail(rule.detail.as_ref().and_then(|d| describe(d, scope))),
-        Err(reason) => Outcome::Unknown(vec![*reason]),
+        Ok(false) => Outcome::Fail(
+            rule.detail
+                .as_ref()
+                .and_then(|d| describe(d, scope))
+                .map(Box::new),
+        ),
+        Err(reason) => Outcome::Unknown(Box::new(vec![*reason])),
     }
 }
 
@@ -824,4 +831,13 @@ pub(crate) fn evaluate_one(
         },
     };
     outcomes.pop().expect("one rule, one outcome")
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Millions of outcomes are held at once: a payload added unboxed shows up here.
+    #[test]
+    fn an_outcome_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<super::Outcome>(), 16);
+    }
 }
