@@ -512,10 +512,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     let (rules, config) = load_rules(&args.report)?;
     let baseline = load_baseline(&args.report)?;
     let options = crawl_options(args, &rules, &config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = async_runtime()?;
     let snapshot = runtime.block_on(crawl::crawl(&options))?;
     if let Some(path) = &args.snapshot {
         save_snapshot(path, &snapshot, args.report.quiet)?;
@@ -557,6 +554,13 @@ fn crawl_options(args: &ScanArgs, rules: &RuleSet, config: &Config) -> Result<cr
     })
 }
 
+fn async_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 fn connection(args: &ConnectionArgs) -> crawl::clients::Connection {
     crawl::clients::Connection {
         profile: args.profile.clone(),
@@ -575,10 +579,7 @@ fn list_accounts(out: &Path, ou: Option<String>, connection_args: &ConnectionArg
         connection: connection(connection_args),
         ou,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = async_runtime()?;
     let listing = runtime.block_on(crawl::list_accounts(&options))?;
     let text = serde_json::to_string_pretty(&listing)? + "\n";
     std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;

@@ -53,17 +53,15 @@ impl AccountListing {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the account listing {}", path.display()))?;
         let listing: AccountListing = serde_json::from_str(&text).map_err(|e| {
-            let byte = crate::snapshot::byte_offset(&text, e.line(), e.column());
-            let full = e.to_string();
-            let message = full
-                .rfind(" at line ")
-                .map_or(full.as_str(), |i| &full[..i]);
+            let at = crate::snapshot::JsonErrorAt::of(&text, &e);
             anyhow::anyhow!(
-                "{}:{}:{} (byte {byte}): not an s3audit account listing: {message}\n{}",
+                "{}:{}:{} (byte {}): not an s3audit account listing: {}\n{}",
                 path.display(),
-                e.line(),
-                e.column(),
-                crate::text::excerpt(&text, e.line(), e.column())
+                at.line,
+                at.column,
+                at.byte,
+                at.message,
+                at.excerpt
             )
         })?;
         listing

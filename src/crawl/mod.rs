@@ -166,19 +166,10 @@ async fn listed_accounts(
     recorder: &Recorder,
     listing: &listing::AccountListing,
 ) -> Result<(Organization, Vec<Target>)> {
-    let described = clients::organizations(base, recorder, &[])
-        .describe_organization()
-        .send()
+    let id = describe_organization(&clients::organizations(base, recorder, &[]))
         .await
-        .map_err(|e| anyhow::anyhow!(explain("DescribeOrganization", &e)))
-        .context(
-            "cannot describe the organization to check the account listing against; help: \
-             --org needs credentials of the management account or a delegated administrator",
-        )?;
-    let id = described
-        .organization()
-        .and_then(|o| o.id())
-        .context("DescribeOrganization returned no organization id")?;
+        .context("cannot check the account listing against the credentials' organization")?
+        .id;
     if id != listing.organization.id {
         bail!(
             "the account listing is of organization {}, but these credentials are in {id}; \
@@ -392,13 +383,9 @@ fn not_entered(target: Target, role_arn: String, failure: clients::AssumeRoleFai
 }
 
 /// The organization and its ACTIVE accounts (under `--ou` when given).
-async fn organization_accounts(
-    base: &aws_config::SdkConfig,
-    recorder: &Recorder,
-    extra_interceptors: &[aws_smithy_runtime_api::client::interceptors::SharedInterceptor],
-    ou: Option<&str>,
-) -> Result<(Organization, Vec<Target>)> {
-    let client = clients::organizations(base, recorder, extra_interceptors);
+/// The organization the credentials are in (`DescribeOrganization`), its members not yet
+/// listed.
+async fn describe_organization(client: &aws_sdk_organizations::Client) -> Result<Organization> {
     let described = client
         .describe_organization()
         .send()
@@ -412,7 +399,7 @@ async fn organization_accounts(
         .organization()
         .context("DescribeOrganization returned no organization")?;
     // The id tells organizations apart when shards are merged: never guessed.
-    let mut organization = Organization {
+    Ok(Organization {
         id: org
             .id()
             .context("DescribeOrganization returned no organization id")?
@@ -422,8 +409,17 @@ async fn organization_accounts(
             .context("DescribeOrganization returned no management account id")?
             .to_string(),
         account_ids: Vec::new(),
-    };
+    })
+}
 
+async fn organization_accounts(
+    base: &aws_config::SdkConfig,
+    recorder: &Recorder,
+    extra_interceptors: &[aws_smithy_runtime_api::client::interceptors::SharedInterceptor],
+    ou: Option<&str>,
+) -> Result<(Organization, Vec<Target>)> {
+    let client = clients::organizations(base, recorder, extra_interceptors);
+    let mut organization = describe_organization(&client).await?;
     // Every account of the organization: the audit targets come from here (or from the OU
     // below), and policy analysis needs the membership of all of them.
     let mut members = Vec::new();

@@ -276,14 +276,15 @@ impl Results {
         let mut per_account: Vec<(u64, u64)> = vec![(0, 0); snapshot.accounts.len()];
         // Sized exactly: a large organization has a million findings, and a growing list
         // would hold up to twice that while it is copied.
-        let count = |kind| {
-            evaluations
-                .iter()
-                .filter(|e| e.outcome.kind() == kind)
-                .count()
-        };
-        let mut findings = Vec::with_capacity(count(crate::rules::OutcomeKind::Fail));
-        let mut unknown = Vec::with_capacity(count(crate::rules::OutcomeKind::Unknown));
+        let (failing, unknowns) = evaluations
+            .iter()
+            .fold((0, 0), |(failing, unknowns), e| match e.outcome {
+                Outcome::Fail(_) => (failing + 1, unknowns),
+                Outcome::Unknown(_) => (failing, unknowns + 1),
+                Outcome::Pass | Outcome::NotApplicable => (failing, unknowns),
+            });
+        let mut findings = Vec::with_capacity(failing);
+        let mut unknown = Vec::with_capacity(unknowns);
         for evaluation in evaluations {
             let rule = &rules.rules[evaluation.rule];
             let counts = &mut per_rule[evaluation.rule];

@@ -163,21 +163,20 @@ pub fn evaluate(
     let access_point_rules = rules_of_kind(rules, ResourceKind::AccessPoint);
     let multi_region_rules = rules_of_kind(rules, ResourceKind::MultiRegionAccessPoint);
     let directory_bucket_rules = rules_of_kind(rules, ResourceKind::DirectoryBucket);
-    let account_views: Vec<Value> = snapshot.accounts.iter().map(account_view).collect();
     // The `account` variable is converted into CEL's values once per account, not once per
-    // bucket: each bucket's scope is a child of its account's.
-    let account_scopes: Vec<Context> = account_views
+    // resource: each resource's scope is a child of its account's.
+    let account_scopes: Vec<Context> = snapshot
+        .accounts
         .iter()
-        .map(|view| account_scope(&root, view))
+        .map(|account| account_scope(&root, account))
         .collect();
 
     let mut evaluations = Vec::new();
     for (account_index, account) in snapshot.accounts.iter().enumerate() {
         let outcomes = account_outcomes(
-            &root,
+            &account_scopes[account_index],
             &account_rules,
             account,
-            &account_views[account_index],
             &scope,
         );
         evaluations.extend(
@@ -203,7 +202,7 @@ pub fn evaluate(
             }));
         }
         evaluations.extend(account_resource_evaluations(
-            &root,
+            &account_scopes[account_index],
             AccountResourceRules {
                 access_points: &access_point_rules,
                 multi_region_access_points: &multi_region_rules,
@@ -211,7 +210,6 @@ pub fn evaluate(
             },
             snapshot,
             account_index,
-            &account_views[account_index],
         ));
     }
 
@@ -276,11 +274,10 @@ struct AccountResourceRules<'a, 'r> {
 /// such resource of the account. Rules on a list that could not be read, or that may be
 /// incomplete, are unknown once for the account.
 fn account_resource_evaluations(
-    root: &Context,
+    account_scope: &Context,
     rules: AccountResourceRules,
     snapshot: &Snapshot,
     account_index: usize,
-    account_view: &Value,
 ) -> Vec<Evaluation> {
     let access_point_rules = rules.access_points;
     let multi_region_rules = rules.multi_region_access_points;
@@ -357,10 +354,9 @@ fn account_resource_evaluations(
     {
         let view = access_point_view(point, partition, &account.id);
         let outcomes = part_outcomes(
-            root,
+            account_scope,
             access_point_rules,
             account,
-            account_view,
             ("access_point", view, point.sections()),
         );
         evaluations.extend(
@@ -390,10 +386,9 @@ fn account_resource_evaluations(
             );
         }
         let outcomes = part_outcomes(
-            root,
+            account_scope,
             multi_region_rules,
             account,
-            account_view,
             ("multi_region_access_point", view, Vec::new()),
         );
         evaluations.extend(
@@ -422,10 +417,9 @@ fn account_resource_evaluations(
         ];
         fields.extend(bucket.sections().into_iter().map(|(n, s)| (n, s.to_cel())));
         let outcomes = part_outcomes(
-            root,
+            account_scope,
             directory_bucket_rules,
             account,
-            account_view,
             ("directory_bucket", object(fields), bucket.sections()),
         );
         evaluations.extend(directory_bucket_rules.iter().zip(outcomes).map(
@@ -463,15 +457,13 @@ type Sections<'a> = Vec<(&'static str, &'a dyn AnySection)>;
 /// Outcomes of rules on one resource inside an account (an access point, a Multi-Region
 /// Access Point). Its sections are required as `<variable>.<section>`.
 fn part_outcomes(
-    root: &Context,
+    account_scope: &Context,
     rules: &[(usize, &Rule)],
     account: &Account,
-    account_view: &Value,
     part: Part,
 ) -> Vec<Outcome> {
     let (variable, view, sections) = part;
-    let mut scope = root.new_inner_scope();
-    scope.add_variable_from_value("account", account_view.clone());
+    let mut scope = account_scope.new_inner_scope();
     scope.add_variable_from_value(variable, view);
     let sections = SectionsOf {
         account: account.sections(),
@@ -495,18 +487,16 @@ fn rules_of_kind(rules: &RuleSet, kind: ResourceKind) -> Vec<(usize, &Rule)> {
 
 /// Outcomes of account rules on one account.
 fn account_outcomes(
-    root: &Context,
+    account_scope: &Context,
     rules: &[(usize, &Rule)],
     account: &Account,
-    account_view: &Value,
     org: &Scope,
 ) -> Vec<Outcome> {
     if let Some(reason) = entry_failure(account) {
         return vec![Outcome::Unknown(Box::new(vec![reason])); rules.len()];
     }
     let analyzed = analyze_account(account, org);
-    let mut scope = root.new_inner_scope();
-    scope.add_variable_from_value("account", account_view.clone());
+    let mut scope = account_scope.new_inner_scope();
     scope.add_variable_from_value("facts", to_cel(&analyzed.facts));
     let sections = SectionsOf {
         account: account.sections(),
@@ -522,10 +512,11 @@ fn account_outcomes(
         .collect()
 }
 
-/// A scope holding the `account` variable, the parent of its resources' scopes.
-fn account_scope<'r>(root: &'r Context<'r, 'static>, account_view: &Value) -> Context<'r, 'static> {
+/// A scope holding the `account` variable, the parent of the scopes of the account's
+/// rules and of its resources' rules.
+fn account_scope<'r>(root: &'r Context<'r, 'static>, account: &Account) -> Context<'r, 'static> {
     let mut scope = root.new_inner_scope();
-    scope.add_variable_from_value("account", account_view.clone());
+    scope.add_variable_from_value("account", account_view(account));
     scope
 }
 
@@ -780,7 +771,7 @@ fn bucket_sections_read(rules: &[(usize, &Rule)]) -> Vec<&'static str> {
         .collect()
 }
 
-pub(crate) fn account_view(account: &Account) -> Value {
+fn account_view(account: &Account) -> Value {
     let mut fields = vec![
         ("id", Value::from(account.id.as_str())),
         ("name", optional_string(&account.name)),
@@ -797,11 +788,11 @@ pub(crate) fn evaluate_one(
     scope: &Scope,
 ) -> Outcome {
     let root = root_context();
-    let view = account_view(account);
+    let account_scope = account_scope(&root, account);
     let rules = [(0, rule)];
     let mut outcomes = match bucket {
         Some(bucket) => bucket_outcomes(
-            &account_scope(&root, &view),
+            &account_scope,
             &BucketRules::new(rules.to_vec()),
             account,
             bucket,
@@ -822,12 +813,12 @@ pub(crate) fn evaluate_one(
                     multi_region_access_points: of_kind(ResourceKind::MultiRegionAccessPoint),
                     directory_buckets: of_kind(ResourceKind::DirectoryBucket),
                 };
-                account_resource_evaluations(&root, kinds, &snapshot, 0, &view)
+                account_resource_evaluations(&account_scope, kinds, &snapshot, 0)
                     .into_iter()
                     .map(|e| e.outcome)
                     .collect()
             }
-            _ => account_outcomes(&root, &rules, account, &view, scope),
+            _ => account_outcomes(&account_scope, &rules, account, scope),
         },
     };
     outcomes.pop().expect("one rule, one outcome")

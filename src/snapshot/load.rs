@@ -57,26 +57,49 @@ pub fn from_json_str(text: &str, path: &Path) -> Result<Snapshot, LoadError> {
 }
 
 fn syntax_error(text: &str, path: &Path, e: &serde_json::Error) -> LoadError {
-    let (line, column) = (e.line(), e.column());
-    let byte = byte_offset(text, line, column);
-    // serde_json appends " at line L column C" to its message; we print the position ourselves.
-    let full = e.to_string();
-    let message = match full.rfind(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full,
-    };
+    let at = JsonErrorAt::of(text, e);
     LoadError::Syntax {
         path: path.to_path_buf(),
-        line,
-        column,
-        byte,
-        message,
-        excerpt: crate::text::excerpt(text, line, column),
+        line: at.line,
+        column: at.column,
+        byte: at.byte,
+        message: at.message,
+        excerpt: at.excerpt,
+    }
+}
+
+/// Where a JSON file is broken and why, for any file s3audit reads with serde_json.
+pub(crate) struct JsonErrorAt {
+    pub line: usize,
+    pub column: usize,
+    pub byte: usize,
+    /// serde_json's message without its " at line L column C": the position is printed
+    /// from the fields above.
+    pub message: String,
+    /// The line with a caret under the column.
+    pub excerpt: String,
+}
+
+impl JsonErrorAt {
+    pub fn of(text: &str, e: &serde_json::Error) -> JsonErrorAt {
+        let (line, column) = (e.line(), e.column());
+        let full = e.to_string();
+        let message = match full.rfind(" at line ") {
+            Some(i) => full[..i].to_string(),
+            None => full,
+        };
+        JsonErrorAt {
+            line,
+            column,
+            byte: byte_offset(text, line, column),
+            message,
+            excerpt: crate::text::excerpt(text, line, column),
+        }
     }
 }
 
 /// The 0-based byte offset of a 1-based line and column (serde_json counts columns in bytes).
-pub(crate) fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     let line_start: usize = text
         .split_inclusive('\n')
         .take(line.saturating_sub(1))

@@ -11,7 +11,7 @@ mod model;
 mod plan;
 mod sections;
 
-pub(crate) use load::byte_offset;
+pub(crate) use load::JsonErrorAt;
 pub use load::{LoadError, from_json_str, load_file};
 pub use merge::{MergeError, Shard, merge};
 pub use model::*;
